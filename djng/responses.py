@@ -1,0 +1,142 @@
+"""Responses: Django's classes under djng's names, and the one place where a
+view's return value becomes a response."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect
+from django.utils.html import escape
+
+__all__ = [
+    "FileResponse",
+    "Http404",
+    "JsonResponse",
+    "Response",
+    "StreamingResponse",
+    "error_response",
+    "redirect",
+    "to_response",
+    "view_name",
+]
+
+#: The original djng announcement: "djng.Response is an alias for Django's HttpResponse".
+Response = HttpResponse
+StreamingResponse = StreamingHttpResponse
+
+RETURNABLE = (
+    "a Django response, str, bytes, dict, list, (body, status) or (body, status, headers)"
+)
+
+
+def view_name(view: Any) -> str:
+    """A name for ``view`` that a developer can find in their code."""
+    func = getattr(view, "__func__", view)
+    name = getattr(func, "__qualname__", None) or getattr(type(func), "__qualname__", repr(func))
+    module = getattr(func, "__module__", None)
+    return f"{module}.{name}" if module else name
+
+
+def to_response(value: Any, view: Any) -> HttpResponseBase:
+    """Turn what ``view`` returned into a response, or say what it may return."""
+    if isinstance(value, HttpResponseBase):
+        return value
+    if isinstance(value, (str, bytes)):
+        return HttpResponse(value)
+    if isinstance(value, (dict, list)):
+        return JsonResponse(value, safe=False)
+    if isinstance(value, tuple) and 2 <= len(value) <= 3:
+        return _from_tuple(value, view)
+    raise TypeError(
+        f"The view {view_name(view)} returned {_describe(value)}. "
+        f"A view must return {RETURNABLE}."
+    )
+
+
+def _from_tuple(value: tuple, view: Any) -> HttpResponseBase:
+    body, status, *rest = value
+    if isinstance(body, tuple) or not isinstance(status, int) or isinstance(status, bool):
+        raise TypeError(
+            f"The view {view_name(view)} returned the tuple {value!r}; a tuple must be "
+            "(body, status) or (body, status, headers) with an int status."
+        )
+    response = to_response(body, view)
+    response.status_code = status
+    response.reason_phrase = _reason(status)
+    if rest:
+        headers = rest[0]
+        try:
+            items = headers.items() if hasattr(headers, "items") else list(headers)
+            for name, header_value in items:
+                response[name] = header_value
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"The view {view_name(view)} returned headers {headers!r}; headers must be a "
+                "dict or a list of (name, value) pairs."
+            ) from exc
+    return response
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "None (did it forget a return statement?)"
+    return f"a {type(value).__name__} ({value!r:.60})"
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown Status Code"
+
+
+# -- negotiated error responses ------------------------------------------------
+
+_ERROR_TYPES = ("text/html", "application/problem+json", "application/json", "text/plain")
+
+
+def error_response(
+    request: HttpRequest, status: int, detail: str | None = None
+) -> HttpResponse:
+    """A short error page in the form the client asked for.
+
+    A client that accepts JSON gets ``application/problem+json`` (RFC 9457); a
+    browser gets a small HTML page; anything else gets plain text.
+    """
+    title = _reason(status)
+    preferred = _preferred_error_type(request)
+    if preferred in ("application/problem+json", "application/json"):
+        problem = {"type": "about:blank", "title": title, "status": status}
+        if detail:
+            problem["detail"] = detail
+        return HttpResponse(
+            json.dumps(problem), status=status, content_type="application/problem+json"
+        )
+    if preferred == "text/html":
+        paragraph = f"<p>{escape(detail)}</p>" if detail else ""
+        body = (
+            f"<!doctype html>\n<title>{status} {title}</title>\n"
+            f"<h1>{title}</h1>\n{paragraph}\n"
+        )
+        return HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
+    text = f"{status} {title}\n" + (f"{detail}\n" if detail else "")
+    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _preferred_error_type(request: HttpRequest) -> str | None:
+    try:
+        preferred = request.get_preferred_type(_ERROR_TYPES)
+    except Exception:  # a malformed Accept header must not turn an error into a crash
+        return "text/plain"
+    return preferred or "text/plain"

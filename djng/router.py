@@ -1,0 +1,339 @@
+"""``Router``: a view that picks another view from ``request.path_info``.
+
+Routes use Django's own pattern classes (``RoutePattern`` for ``path()``,
+``RegexPattern`` for regexes), so converters, ``reverse()`` and ``{% url %}``
+behave as in Django. A route whose target is another Router, or a ``mount()``,
+matches a prefix and hands the rest of the path on: the inner app sees the rest
+in ``request.path_info`` and the prefix in ``request.script_name``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.urls import get_urlconf, set_urlconf
+from django.urls.resolvers import RegexPattern, RoutePattern, URLPattern, URLResolver
+
+from .handler import call_view
+from .responses import error_response, to_response
+
+__all__ = ["METHODS", "Route", "Router", "find_router", "mount", "path", "re_path", "reverse"]
+
+#: The request methods a route may name.
+METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "QUERY"}
+)
+
+# ``^literal$`` regexes that can only ever match one exact path.
+_LITERAL_REGEX = re.compile(r"\^((?:[\w/~,;:@!&=+%-]|\\[./-])*)(?:\$|\\Z)")
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+class Route:
+    """One routing rule. Build it with :func:`path`, :func:`re_path` or :func:`mount`."""
+
+    __slots__ = (
+        "source", "pattern", "reverse_pattern", "view", "views", "name", "methods", "is_mount",
+        "literal",
+    )
+
+    def __init__(
+        self,
+        source: str,
+        pattern: RoutePattern | RegexPattern,
+        view: Any,
+        name: str | None,
+        methods: Iterable[str] | None,
+        is_mount: bool,
+    ) -> None:
+        self.source = source
+        self.pattern = pattern
+        #: The pattern Django's reverse() and resolve() see (mount() differs).
+        self.reverse_pattern = pattern
+        self.name = name
+        self.is_mount = is_mount
+        self.views: dict[str, Callable] | None = None
+        if isinstance(view, Mapping):
+            if methods is not None:
+                raise ValueError(f"{source}: give methods= or a dict view, not both")
+            self.views = {_method(m, source): _callable(v, source) for m, v in view.items()}
+            if not self.views:
+                raise ValueError(f"{source}: the dict view names no method")
+            if "GET" in self.views:
+                self.views.setdefault("HEAD", self.views["GET"])
+            methods = self.views
+            self.view = _dispatcher(self.views)
+        else:
+            self.view = _callable(view, source)
+        self.methods = None if methods is None else _methods(methods, source)
+        try:
+            pattern.regex  # compile now, so that a bad route fails at definition
+        except (ImproperlyConfigured, re.error) as exc:
+            raise ValueError(f"{source}: {exc}") from None
+        self.literal = None if is_mount else _literal(pattern)
+
+    def match(self, path: str) -> tuple[str, tuple, dict] | None:
+        if self.literal is not None:
+            return ("", (), {}) if path == self.literal else None
+        return self.pattern.match(path)
+
+    def __repr__(self) -> str:
+        return self.source
+
+
+def path(
+    route: str, view: Any, name: str | None = None, methods: Iterable[str] | None = None
+) -> Route:
+    """A route in Django's path syntax: ``path('users/<int:id>', view)``."""
+    if not isinstance(route, str):
+        raise TypeError(f"djng.path({route!r}, ...): the route must be a string")
+    source = f"djng.path({route!r})"
+    is_mount = find_router(view) is not None
+    pattern = RoutePattern(route.lstrip("/"), name=name, is_endpoint=not is_mount)
+    return Route(source, pattern, view, name, methods, is_mount)
+
+
+def re_path(
+    regex: str, view: Any, name: str | None = None, methods: Iterable[str] | None = None
+) -> Route:
+    """A route as a regular expression, matched against the path without its leading slash."""
+    if not isinstance(regex, str):
+        raise TypeError(f"djng.re_path({regex!r}, ...): the regex must be a string")
+    source = f"route {regex!r}"
+    is_mount = find_router(view) is not None
+    pattern = RegexPattern(regex, name=name, is_endpoint=not is_mount)
+    return Route(source, pattern, view, name, methods, is_mount)
+
+
+def mount(prefix: str, app: Callable, methods: Iterable[str] | None = None) -> Route:
+    """Hand every path under ``prefix`` to ``app`` (a view, a Router, ``from_wsgi(...)``)."""
+    if not isinstance(prefix, str):
+        raise TypeError(f"djng.mount({prefix!r}, ...): the prefix must be a string")
+    literal = prefix.strip("/")
+    regex = "^" + re.escape(literal) + r"(?=/|\Z)" if literal else "^"
+    route = Route(
+        f"djng.mount({prefix!r})", RegexPattern(regex, is_endpoint=False), app, None, methods,
+        is_mount=True,
+    )
+    # Matching uses a lookahead so that '/api' and '/api/x' match but '/apiary'
+    # does not; reversing needs the prefix with its slash.
+    route.reverse_pattern = RegexPattern("^" + re.escape(literal) + "/" if literal else "^")
+    return route
+
+
+def find_router(app: Any) -> Router | None:
+    """The Router inside ``app``, following wrappers' ``__wrapped__``; None if there is none."""
+    for _ in range(100):
+        if isinstance(app, Router):
+            return app
+        app = getattr(app, "__wrapped__", None)
+        if app is None:
+            return None
+    return None
+
+
+class Router:
+    """A view that dispatches on the path; routes are tried in order.
+
+    Routes are ``(regex, view)`` or ``(regex, view, name)`` tuples, or what
+    :func:`path`, :func:`re_path` and :func:`mount` return. A view may be a dict
+    of views by method. A path that exists with other methods answers 405 with an
+    ``Allow`` header; no match raises ``Http404``.
+    """
+
+    def __init__(self, *routes: Route | tuple) -> None:
+        self.routes: tuple[Route, ...] = tuple(
+            _as_route(route, index) for index, route in enumerate(routes)
+        )
+        names: dict[str, int] = {}
+        for index, route in enumerate(self.routes):
+            if route.name is None:
+                continue
+            if route.name in names:
+                raise ValueError(
+                    f"Router: the name {route.name!r} is used by routes {names[route.name]} "
+                    f"({self.routes[names[route.name]]}) and {index} ({route}); names must "
+                    "be unique within one Router"
+                )
+            names[route.name] = index
+        #: Django URL patterns for reverse(), {% url %} and resolve().
+        self.urlpatterns = [_django_pattern(route) for route in self.routes]
+        # Exact-path routes are found with one dict lookup; only the
+        # pattern routes defined before them still need to be tried.
+        self._dynamic = tuple(route for route in self.routes if route.literal is None)
+        self._by_literal: dict[str, tuple[Route, ...]] = {}
+        for index, route in enumerate(self.routes):
+            if route.literal is not None and route.literal not in self._by_literal:
+                earlier = tuple(r for r in self.routes[:index] if r.literal is None)
+                self._by_literal[route.literal] = (*earlier, route)
+
+    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if get_urlconf() is None:
+            set_urlconf(self)
+        path_info = request.path_info
+        path = path_info[1:] if path_info[:1] == "/" else path_info
+        method = request.method
+        candidates = self._by_literal.get(path)
+        route, match, allowed = _first_match(
+            self._dynamic if candidates is None else candidates, path, method
+        )
+        if route is None and candidates is not None:
+            route, match, allowed = _first_match(self.routes, path, method)
+        if route is None:
+            if allowed:
+                return _not_allowed(request, allowed)
+            raise Http404(f"No route matches {request.path}")
+        rest, route_args, route_kwargs = match
+        if kwargs:
+            route_kwargs = {**kwargs, **route_kwargs}
+        if route.is_mount:
+            return _call_mounted(request, route, path, rest, route_kwargs)
+        view = route.view if route.views is None else route.views[method]
+        return call_view(request, view, route_args, route_kwargs)
+
+    def reverse(
+        self, name: str, args: Iterable | None = None, kwargs: Mapping | None = None
+    ) -> str:
+        """The URL of the route called ``name`` in this Router (or one mounted in it)."""
+        return reverse(name, args=args, kwargs=kwargs, router=self)
+
+    def __repr__(self) -> str:
+        return f"<Router {', '.join(map(repr, self.routes))}>"
+
+
+def reverse(
+    name: str,
+    args: Iterable | None = None,
+    kwargs: Mapping | None = None,
+    *,
+    router: Router | None = None,
+) -> str:
+    """The URL of a named route of the Router serving the current request (or of ``router``)."""
+    from django.urls import NoReverseMatch
+    from django.urls import reverse as django_reverse
+
+    urlconf = router if router is not None else get_urlconf()
+    if urlconf is None:
+        raise NoReverseMatch(
+            f"Cannot reverse {name!r}: no djng Router is serving the current request. "
+            "Call djng.reverse() while a request is being served, or pass router=..."
+        )
+    return django_reverse(name, urlconf=urlconf, args=args, kwargs=kwargs)
+
+
+# -- helpers ---------------------------------------------------------------------
+
+
+def _first_match(
+    routes: Iterable[Route], path: str, method: str
+) -> tuple[Route | None, Any, set[str] | None]:
+    allowed: set[str] | None = None
+    for route in routes:
+        match = route.match(path)
+        if match is None:
+            continue
+        methods = route.methods
+        if methods is None or method in methods:
+            return route, match, None
+        allowed = set(methods) if allowed is None else allowed | methods
+    return None, None, allowed
+
+
+def _not_allowed(request: HttpRequest, allowed: set[str]) -> HttpResponse:
+    allow = ", ".join(sorted(allowed | {"OPTIONS"}))
+    if request.method == "OPTIONS":
+        response = HttpResponse(status=200)
+    else:
+        response = error_response(
+            request, 405, f"{request.method} is not allowed for {request.path}; use {allow}."
+        )
+    response["Allow"] = allow
+    return response
+
+
+def _call_mounted(
+    request: HttpRequest, route: Route, path: str, rest: str, kwargs: dict
+) -> HttpResponseBase:
+    """Call a mounted app with the matched prefix moved from PATH_INFO to SCRIPT_NAME."""
+    meta = request.META
+    saved = request.path_info, meta.get("SCRIPT_NAME", ""), meta.get("PATH_INFO", "")
+    prefix = path[: len(path) - len(rest)].rstrip("/")
+    inner_path = rest if rest[:1] == "/" else "/" + rest
+    request.path_info = inner_path
+    if prefix:
+        meta["SCRIPT_NAME"] = saved[1].rstrip("/") + "/" + _to_wsgi(prefix)
+    meta["PATH_INFO"] = _to_wsgi(inner_path)
+    try:
+        return to_response(route.view(request, **kwargs), route.view)
+    finally:
+        request.path_info, meta["SCRIPT_NAME"], meta["PATH_INFO"] = saved
+
+
+def _to_wsgi(text: str) -> str:
+    """A decoded path back in the WSGI environ's bytes-as-latin-1 form."""
+    return text.encode("utf-8").decode("iso-8859-1")
+
+
+def _as_route(route: Any, index: int) -> Route:
+    if isinstance(route, Route):
+        return route
+    if isinstance(route, tuple) and len(route) in (2, 3) and isinstance(route[0], str):
+        return re_path(*route)
+    raise TypeError(
+        f"Router: route {index} is {route!r}; give a (regex, view) or (regex, view, name) "
+        "tuple, or use djng.path(), djng.re_path() or djng.mount()"
+    )
+
+
+def _django_pattern(route: Route) -> URLPattern | URLResolver:
+    inner = find_router(route.view) if route.is_mount else None
+    if inner is None:
+        return URLPattern(route.reverse_pattern, route.view, name=route.name)
+    return URLResolver(route.reverse_pattern, inner)
+
+
+def _literal(pattern: RoutePattern | RegexPattern) -> str | None:
+    if isinstance(pattern, RoutePattern):
+        route = str(pattern)
+        return route if "<" not in route and not pattern.converters else None
+    found = _LITERAL_REGEX.fullmatch(pattern._regex)
+    return _UNESCAPE.sub(r"\1", found.group(1)) if found else None
+
+
+def _callable(view: Any, source: str) -> Callable:
+    if not callable(view):
+        raise TypeError(f"{source}: the target {view!r} is not callable; give a view")
+    return view
+
+
+def _method(method: Any, source: str) -> str:
+    if not isinstance(method, str) or method.upper() not in METHODS:
+        raise ValueError(
+            f"{source}: unknown method {method!r}; use one of {', '.join(sorted(METHODS))}"
+        )
+    return method.upper()
+
+
+def _methods(methods: Iterable[str], source: str) -> frozenset[str]:
+    if isinstance(methods, str):
+        raise TypeError(f"{source}: methods must be a list such as ['GET', 'POST']")
+    names = {_method(m, source) for m in methods}
+    if "GET" in names:
+        names.add("HEAD")
+    return frozenset(names)
+
+
+def _dispatcher(views: dict[str, Callable]) -> Callable:
+    """One callable for a dict view, for Django's resolve() and for direct calls."""
+
+    def dispatch(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        view = views.get(request.method)
+        if view is None:
+            return _not_allowed(request, set(views))
+        return to_response(view(request, *args, **kwargs), view)
+
+    return dispatch

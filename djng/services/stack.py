@@ -1,0 +1,200 @@
+"""The context-local stack every djng service is built on.
+
+A service has a process default at the bottom (visible to every thread and
+task) and, above it, a stack of pushed backends held in one ``ContextVar`` as an
+immutable tuple. Every request runs in its own copy of the context, so whatever a
+request pushes disappears with it; ``use()`` scopes restore with the token.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+#: True inside a request served by djng (set in the request's own context copy).
+in_request: ContextVar[bool] = ContextVar("djng.in_request", default=False)
+
+#: Open ``with S.use(...)`` scopes of the current context: (scope, tokens) frames.
+_open_scopes: ContextVar[tuple] = ContextVar("djng.open_scopes", default=())
+
+_UNSET: Any = object()
+
+
+class Service(Generic[T]):
+    """One swappable backend: a process default under a context-local stack.
+
+    ``expects`` says in words what a backend for this service is; ``coerce``
+    turns what a user passes into a backend or raises ``TypeError``; ``default``
+    builds the embedded default the first time it is needed.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        expects: str,
+        coerce: Callable[[Any], T],
+        default: Callable[[], T],
+    ) -> None:
+        self.name = name
+        self.expects = expects
+        self._coerce = coerce
+        self._make_default = default
+        self._default: T = _UNSET
+        self._lock = threading.Lock()
+        self._stack: ContextVar[tuple[T, ...]] = ContextVar(f"djng.{name}", default=())
+
+    # -- reading ---------------------------------------------------------------
+
+    def current(self) -> T:
+        """The backend in effect: the top of the stack, else the process default."""
+        stack = self._stack.get()
+        if stack:
+            return stack[-1]
+        default = self._default
+        if default is _UNSET:
+            default = self._build_default()
+        return default
+
+    def _build_default(self) -> T:
+        with self._lock:
+            if self._default is _UNSET:
+                self._default = self.coerce(self._make_default())
+            return self._default
+
+    def __getattr__(self, name: str) -> Any:
+        # Only public names are forwarded: dunder and private lookups (pickle,
+        # inspect.unwrap, copy) must not build the default backend.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.current(), name)
+
+    # -- changing --------------------------------------------------------------
+
+    def coerce(self, backend: Any) -> T:
+        """Check (and normalise) a backend for this service, or raise TypeError."""
+        try:
+            return self._coerce(backend)
+        except TypeError as exc:
+            raise TypeError(
+                f"djng.{self.name} expects {self.expects}, got {backend!r}. {exc}".rstrip(". ")
+                + "."
+            ) from None
+
+    def configure(self, backend: Any) -> None:
+        """Set the process default: every thread and task sees it, unless it pushes its own."""
+        backend = self.coerce(backend)
+        with self._lock:
+            self._default = backend
+
+    def reset(self) -> None:
+        """Forget the configured default; the embedded default is built again when needed."""
+        with self._lock:
+            self._default = _UNSET
+
+    def push(self, backend: Any) -> None:
+        """Put ``backend`` in effect until the current request ends."""
+        if not in_request.get():
+            raise RuntimeError(
+                f"djng.{self.name}.push() only works inside a request served by djng "
+                "(wsgi(), serve() or the test client). Outside a request use "
+                f"`with djng.{self.name}.use(backend):` or djng.{self.name}.configure(backend)."
+            )
+        backend = self.coerce(backend)
+        self._stack.set((*self._stack.get(), backend))
+
+    def use(self, backend: Any) -> Use:
+        """A scope: ``with S.use(b):`` or ``@S.use(b)``; restored on exit."""
+        return Use(((self, self.coerce(backend)),))
+
+    def __repr__(self) -> str:
+        return f"<djng service {self.name!r}>"
+
+
+class Use:
+    """Backends in effect for a ``with`` block or a decorated function.
+
+    The object is reusable and re-entrant: each entry keeps its own token, so one
+    decorated view can run in many threads and tasks at once.
+    """
+
+    __slots__ = ("_pairs",)
+
+    def __init__(self, pairs: tuple[tuple[Service, Any], ...]) -> None:
+        self._pairs = pairs
+
+    def _enter(self) -> list:
+        return [svc._stack.set((*svc._stack.get(), backend)) for svc, backend in self._pairs]
+
+    def _exit(self, tokens: list) -> None:
+        for (svc, _), token in zip(reversed(self._pairs), reversed(tokens), strict=True):
+            svc._stack.reset(token)
+
+    def __enter__(self) -> Use:
+        _open_scopes.set((*_open_scopes.get(), (self, self._enter())))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        frames = _open_scopes.get()
+        for index in range(len(frames) - 1, -1, -1):
+            if frames[index][0] is self:
+                _open_scopes.set(frames[:index] + frames[index + 1 :])
+                self._exit(frames[index][1])
+                return
+        raise RuntimeError("this djng scope was exited in another context than it was entered in")
+
+    def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call ``func`` with these backends in effect."""
+        tokens = self._enter()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            self._exit(tokens)
+
+    def iterate(self, iterable: Any) -> Iterator:
+        """Iterate ``iterable`` with these backends in effect for every step."""
+        return _ScopedIterator(self, iter(iterable))
+
+    def __call__(self, func: Callable) -> Callable:
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_scoped(*args: Any, **kwargs: Any) -> Any:
+                tokens = self._enter()
+                try:
+                    return await func(*args, **kwargs)
+                finally:
+                    self._exit(tokens)
+
+            return async_scoped
+
+        @functools.wraps(func)
+        def scoped(*args: Any, **kwargs: Any) -> Any:
+            return self.run(func, *args, **kwargs)
+
+        return scoped
+
+
+class _ScopedIterator:
+    __slots__ = ("_use", "_iterator")
+
+    def __init__(self, use: Use, iterator: Iterator) -> None:
+        self._use = use
+        self._iterator = iterator
+
+    def __iter__(self) -> _ScopedIterator:
+        return self
+
+    def __next__(self) -> Any:
+        return self._use.run(next, self._iterator)
+
+    def close(self) -> None:
+        close = getattr(self._iterator, "close", None)
+        if close is not None:
+            self._use.run(close)

@@ -1,0 +1,188 @@
+"""An in-process test client that goes through the same WSGI adapter as ``serve()``.
+
+The app runs in a copy of the caller's context, so ``with djng.cache.use(...)``
+around a request reaches the app, and nothing the app pushes leaks back.
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+from collections.abc import Callable, Mapping
+from contextvars import copy_context
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from django.http import HttpResponseBase
+
+from .serve import WSGIHandler, wsgi
+
+__all__ = ["Client"]
+
+
+class Client:
+    """Send requests to ``app`` in-process; cookies are kept between requests.
+
+    Each method returns Django's response object, with ``.status_code``,
+    ``.headers``, ``.content``, ``.text``, ``.json()``, ``.cookies`` and
+    ``.wsgi_request``. An exception in the app is raised again here, unless
+    ``raise_exceptions=False`` (then the 500 response is returned).
+    """
+
+    def __init__(
+        self,
+        app: Callable,
+        *,
+        raise_exceptions: bool = True,
+        headers: Mapping[str, str] | None = None,
+        base_url: str = "http://testserver",
+    ) -> None:
+        self.handler: WSGIHandler = wsgi(app)
+        self.raise_exceptions = raise_exceptions
+        self.headers = dict(headers or {})
+        self.base_url = base_url
+        self.cookies: SimpleCookie = SimpleCookie()
+
+    # -- verbs -------------------------------------------------------------------
+
+    def get(self, path: str, query: Any = None, **kwargs: Any) -> HttpResponseBase:
+        return self.request("GET", path, query=query, **kwargs)
+
+    def head(self, path: str, query: Any = None, **kwargs: Any) -> HttpResponseBase:
+        return self.request("HEAD", path, query=query, **kwargs)
+
+    def options(self, path: str, **kwargs: Any) -> HttpResponseBase:
+        return self.request("OPTIONS", path, **kwargs)
+
+    def post(self, path: str, data: Any = None, **kwargs: Any) -> HttpResponseBase:
+        return self.request("POST", path, data=data, **kwargs)
+
+    def put(self, path: str, data: Any = None, **kwargs: Any) -> HttpResponseBase:
+        return self.request("PUT", path, data=data, **kwargs)
+
+    def patch(self, path: str, data: Any = None, **kwargs: Any) -> HttpResponseBase:
+        return self.request("PATCH", path, data=data, **kwargs)
+
+    def delete(self, path: str, data: Any = None, **kwargs: Any) -> HttpResponseBase:
+        return self.request("DELETE", path, data=data, **kwargs)
+
+    # -- the request ---------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Any = None,
+        data: Any = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        follow: bool = False,
+    ) -> HttpResponseBase:
+        """Send one request. ``data`` is form data (a dict, files allowed) or raw bytes/str;
+        ``json`` is sent as a JSON body; ``query`` becomes the query string."""
+        response = self._send(method, path, query, data, json, headers, content_type)
+        if follow:
+            response.redirect_chain = []
+            while response.status_code in (301, 302, 303, 307, 308) and "Location" in response:
+                if len(response.redirect_chain) >= 20:
+                    raise RuntimeError(f"More than 20 redirects, last to {response['Location']}")
+                location = urljoin(path, response["Location"])
+                chain = [*response.redirect_chain, (location, response.status_code)]
+                keep = response.status_code in (307, 308)
+                path = location
+                response = self._send(
+                    method if keep else ("HEAD" if method == "HEAD" else "GET"),
+                    location,
+                    None,
+                    data if keep else None,
+                    json if keep else None,
+                    headers,
+                    content_type if keep else None,
+                )
+                response.redirect_chain = chain
+        return response
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: Any,
+        data: Any,
+        json: Any,
+        headers: Mapping[str, str] | None,
+        content_type: str | None,
+    ) -> HttpResponseBase:
+        from werkzeug.test import EnvironBuilder
+
+        url = urlsplit(path)
+        all_headers = {**self.headers, **(headers or {})}
+        if self.cookies and not any(name.lower() == "cookie" for name in all_headers):
+            all_headers["Cookie"] = "; ".join(
+                f"{name}={morsel.coded_value}" for name, morsel in self.cookies.items()
+            )
+        if method in ("GET", "HEAD") and isinstance(data, Mapping) and query is None:
+            query, data = data, None
+        builder = EnvironBuilder(
+            path=url.path or "/",
+            base_url=f"{url.scheme}://{url.netloc}" if url.netloc else self.base_url,
+            query_string=query if query is not None else (url.query or None),
+            method=method,
+            headers=all_headers,
+            data=data,
+            json=json,
+            content_type=content_type,
+        )
+        try:
+            environ = builder.get_environ()
+        finally:
+            builder.close()
+
+        ctx = copy_context()
+        request, response = ctx.run(self.handler.get_response, environ)
+        try:
+            if response.streaming:
+                # Iterate the body in the request's context, as a server would.
+                response.streaming_content = ctx.run(list, response.streaming_content)
+        finally:
+            ctx.run(response.close)
+
+        if method == "HEAD" and not response.streaming:
+            response.content = b""  # a server sends no body for HEAD
+        response.wsgi_request = request
+        response.request = environ
+        response.json = lambda **kwargs: _json(response, **kwargs)
+        self._store_cookies(response)
+        exc = request.__dict__.get("_djng_exception")
+        if exc is not None and self.raise_exceptions and getattr(exc, "_djng_reported", False):
+            raise exc
+        return response
+
+    def _store_cookies(self, response: HttpResponseBase) -> None:
+        for name, morsel in response.cookies.items():
+            if morsel["max-age"] in (0, "0") or _expired(morsel["expires"]):
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = morsel.value
+
+
+def _expired(expires: str) -> bool:
+    if not expires:
+        return False
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(expires)
+    except (TypeError, ValueError):
+        return False
+    from datetime import datetime, timezone
+
+    return when <= datetime.now(timezone.utc)
+
+
+def _json(response: HttpResponseBase, **kwargs: Any) -> Any:
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    if response.streaming:
+        response.streaming_content = [body]
+    return jsonlib.loads(body.decode(response.charset or "utf-8"), **kwargs)
