@@ -71,7 +71,7 @@ class Route:
             self.view = _callable(view, source)
         self.methods = None if methods is None else _methods(methods, source)
         try:
-            pattern.regex  # compile now, so that a bad route fails at definition
+            _ = pattern.regex  # compile now, so that a bad route fails at definition
         except (ImproperlyConfigured, re.error) as exc:
             raise ValueError(f"{source}: {exc}") from None
         self.literal = None if is_mount else _literal(pattern)

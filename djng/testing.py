@@ -176,9 +176,9 @@ def _expired(expires: str) -> bool:
         when = parsedate_to_datetime(expires)
     except (TypeError, ValueError):
         return False
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
-    return when <= datetime.now(timezone.utc)
+    return when <= datetime.now(UTC)
 
 
 def _json(response: HttpResponseBase, **kwargs: Any) -> Any:
