@@ -22,7 +22,16 @@ from .responses import (  # noqa: E402
 )
 from .router import Route, Router, mount, path, re_path, reverse  # noqa: E402
 from .serve import serve, wsgi  # noqa: E402
-from .services import debug, errors  # noqa: E402
+from .services import (  # noqa: E402
+    cache,
+    db,
+    debug,
+    errors,
+    mail,
+    reconfigure,
+    storage,
+    templates,
+)
 
 __version__ = "0.1.0"
 
@@ -35,8 +44,14 @@ __all__ = [
     "Route",
     "Router",
     "StreamingResponse",
+    "cache",
+    "db",
     "debug",
     "errors",
+    "mail",
+    "reconfigure",
+    "storage",
+    "templates",
     "from_wsgi",
     "gzip",
     "middleware",

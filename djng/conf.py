@@ -13,13 +13,32 @@ configuration and warns once about what then does not follow djng's services.
 
 from __future__ import annotations
 
+import os
+import sys
+import sysconfig
 import threading
 import warnings
+from pathlib import Path
 
 from django.conf import settings
 
-#: For each service, the Django settings that make Django's helpers follow it.
-DELEGATES: dict[str, dict[str, object]] = {}
+#: For each service, the Django settings that make Django's helpers follow it:
+#: each points at a delegating backend that forwards to the service in effect.
+DELEGATES: dict[str, dict[str, object]] = {
+    "cache": {"CACHES": {"default": {"BACKEND": "djng.services.cache.ContextCache"}}},
+    "mail": {"EMAIL_BACKEND": "djng.services.mail.ContextEmailBackend"},
+    "templates": {
+        "TEMPLATES": [{"BACKEND": "djng.services.templates.ContextTemplates", "NAME": "djng"}],
+        "FORM_RENDERER": "django.forms.renderers.TemplatesSetting",
+    },
+    "storage": {
+        "STORAGES": {
+            "default": {"BACKEND": "djng.services.storage.ContextStorage"},
+            "staticfiles": {"BACKEND": "djng.services.storage.ContextStaticStorage"},
+        }
+    },
+    "db": {"DATABASE_ROUTERS": ["djng.services.db.ContextRouter"]},
+}
 
 BASE_SETTINGS: dict[str, object] = {
     "DEBUG": False,
@@ -27,8 +46,13 @@ BASE_SETTINGS: dict[str, object] = {
     # behind a proxy that already checks it. Django's get_host() needs a value.
     "ALLOWED_HOSTS": ["*"],
     "ROOT_URLCONF": "djng.urls",
-    "INSTALLED_APPS": [],
+    "INSTALLED_APPS": ["django.contrib.staticfiles"],
     "MIDDLEWARE": [],
+    # 'default' mirrors the process default of djng.db once it is first used
+    # (djng.services.db fills it in), so code that uses django.db.connection
+    # talks to the same database.
+    "DATABASES": {"default": {}},
+    "STATIC_URL": "/static/",
     "USE_TZ": True,
     "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
 }
@@ -71,6 +95,42 @@ def _warn_foreign_settings() -> None:
             "djng's delegating backends (see djng.conf.DELEGATES)."
         )
     warnings.warn(message, DjangoAlreadyConfigured, stacklevel=3)
+
+
+def app_dir() -> Path | None:
+    """The folder of the app, where default templates/, media/ and db.sqlite3 live.
+
+    ``DJNG_APP_DIR`` if set; else the folder of the script Python is running
+    (``python app.py``); else the folder of the first app handed to
+    ``djng.wsgi()`` (as under gunicorn). None when there is no such folder, for
+    example in a REPL: then djng never falls back to the working directory.
+    """
+    configured = os.environ.get("DJNG_APP_DIR")
+    if configured:
+        return Path(configured).resolve()
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file and not _is_installed_code(main_file):
+        return Path(main_file).resolve().parent
+    return _served_app_dir
+
+
+_served_app_dir: Path | None = None
+
+
+def note_app_file(filename: str | None) -> None:
+    """Remember where the first served app is defined (for :func:`app_dir`)."""
+    global _served_app_dir
+    if _served_app_dir is None and filename and not _is_installed_code(filename):
+        path = Path(filename)
+        if path.is_file():
+            _served_app_dir = path.resolve().parent
+
+
+def _is_installed_code(filename: str) -> bool:
+    """True for console scripts and installed packages (pytest, gunicorn, ...)."""
+    path = os.path.realpath(filename)
+    roots = {sys.prefix, sys.base_prefix, *sysconfig.get_paths().values()}
+    return any(path.startswith(os.path.realpath(root) + os.sep) for root in roots if root)
 
 
 def setup() -> None:

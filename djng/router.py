@@ -29,7 +29,7 @@ METHODS = frozenset(
 )
 
 # ``^literal$`` regexes that can only ever match one exact path.
-_LITERAL_REGEX = re.compile(r"\^((?:[\w/~,;:@!&=+%-]|\\[./-])*)(?:\$|\\Z)")
+_LITERAL_REGEX = re.compile(r"\^((?:[\w/~,;:@!&=%-]|\\[./+-])*)(?:\$|\\Z)")
 _UNESCAPE = re.compile(r"\\(.)")
 
 
@@ -93,7 +93,10 @@ def path(
         raise TypeError(f"djng.path({route!r}, ...): the route must be a string")
     source = f"djng.path({route!r})"
     is_mount = find_router(view) is not None
-    pattern = RoutePattern(route.lstrip("/"), name=name, is_endpoint=not is_mount)
+    try:
+        pattern = RoutePattern(route.lstrip("/"), name=name, is_endpoint=not is_mount)
+    except ImproperlyConfigured as exc:  # an unknown converter
+        raise ValueError(f"{source}: {exc}") from None
     return Route(source, pattern, view, name, methods, is_mount)
 
 

@@ -1,0 +1,263 @@
+"""``djng.db``: databases on a context-local stack.
+
+Each :class:`Database` is registered as a Django connection alias when it is
+created; a database router (:class:`ContextRouter`) sends the ORM's reads and
+writes to the alias in effect, and ``djng.db.atomic()`` opens a transaction on
+it. Django's ``'default'`` alias mirrors the process default, for code that uses
+``django.db.connection`` directly. Connections are opened on first query only.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from contextlib import ContextDecorator
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+from .. import conf
+from .stack import Service
+
+__all__ = ["ContextRouter", "Database", "SQLite", "db", "parse_database_url"]
+
+_aliases = itertools.count(1)
+_register_lock = threading.Lock()
+
+ENGINES = {
+    "sqlite": "django.db.backends.sqlite3",
+    "sqlite3": "django.db.backends.sqlite3",
+    "postgres": "django.db.backends.postgresql",
+    "postgresql": "django.db.backends.postgresql",
+    "pgsql": "django.db.backends.postgresql",
+    "mysql": "django.db.backends.mysql",
+    "mariadb": "django.db.backends.mysql",
+    "oracle": "django.db.backends.oracle",
+}
+
+
+class Database:
+    """A database, registered as a Django connection alias (``.alias``).
+
+    ``settings`` is a database URL (``postgres://user@host:5432/name``,
+    ``sqlite:///path/db.sqlite3``) or a dict in the shape of one
+    ``DATABASES`` entry. Create databases once (at import time), not per request.
+    """
+
+    def __init__(
+        self,
+        settings: str | Mapping[str, Any],
+        *,
+        alias: str | None = None,
+        conn_max_age: float | None = 0,
+        conn_health_checks: bool = False,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if isinstance(settings, str):
+            config = parse_database_url(settings)
+        elif isinstance(settings, Mapping):
+            config = dict(settings)
+            if "ENGINE" not in config:
+                raise ValueError("djng.db.Database({...}) needs an 'ENGINE' key")
+        else:
+            raise TypeError(f"djng.db.Database() takes a URL or a dict, got {settings!r}")
+        config.setdefault("CONN_MAX_AGE", conn_max_age)
+        config.setdefault("CONN_HEALTH_CHECKS", conn_health_checks)
+        if options:
+            config["OPTIONS"] = {**config.get("OPTIONS", {}), **options}
+        self.settings = config
+        self.alias = alias or f"djng_{next(_aliases)}"
+        _register(self.alias, config)
+
+    @property
+    def connection(self) -> Any:
+        """This thread's Django connection to the database (opened on first query)."""
+        return connections[self.alias]
+
+    def atomic(self, savepoint: bool = True, durable: bool = False) -> transaction.Atomic:
+        """A transaction on this database (``transaction.atomic(using=alias)``)."""
+        return transaction.atomic(using=self.alias, savepoint=savepoint, durable=durable)
+
+    def __repr__(self) -> str:
+        engine = self.settings["ENGINE"].rsplit(".", 1)[-1]
+        host = self.settings.get("HOST")
+        where = f"{host}/{self.settings.get('NAME')}" if host else self.settings.get("NAME")
+        return f"<Database {self.alias!r} {engine} {where}>"
+
+
+class SQLite(Database):
+    """A SQLite file (created on first query), or ``':memory:'``.
+
+    An in-memory database is shared by every thread of the process (Django would
+    otherwise give each thread its own empty one) and lives as long as this object.
+    """
+
+    def __init__(self, path: str | Path, *, alias: str | None = None, **options: Any) -> None:
+        self.path = str(path)
+        self._keeper: sqlite3.Connection | None = None
+        if self.path == ":memory:":
+            name = f"file:djng-{uuid.uuid4().hex}?mode=memory&cache=shared"
+            # The shared in-memory database exists while one connection is open.
+            self._keeper = sqlite3.connect(name, uri=True, check_same_thread=False)
+        else:
+            name = self.path
+        super().__init__(
+            {"ENGINE": "django.db.backends.sqlite3", "NAME": name},
+            alias=alias,
+            options=options or None,
+        )
+
+    def __repr__(self) -> str:
+        return f"SQLite({self.path!r})"
+
+
+def parse_database_url(url: str) -> dict[str, Any]:
+    """One ``DATABASES`` entry from a URL; errors name the bad part, never the password."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"Malformed database URL {_redact(url)!r}: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ENGINES:
+        raise ValueError(
+            f"Unsupported database URL scheme {scheme + '://' if scheme else '(none)'} in "
+            f"{_redact(url)!r}; use one of: {', '.join(sorted(s + '://' for s in ENGINES))}"
+        )
+    engine = ENGINES[scheme]
+    query = dict(parse_qsl(parts.query))
+    if engine.endswith("sqlite3"):
+        # sqlite:///relative.db, sqlite:////absolute.db, sqlite://:memory:
+        name = parts.netloc + parts.path if parts.netloc == ":memory:" else parts.path[1:]
+        if not name:
+            raise ValueError(
+                f"The database URL {url!r} names no file: use sqlite:///path/db.sqlite3"
+            )
+        return {"ENGINE": engine, "NAME": unquote(name), "OPTIONS": query}
+    name = unquote(parts.path.lstrip("/"))
+    if not name:
+        raise ValueError(
+            f"The database URL {_redact(url)!r} names no database: add it as the path, "
+            f"e.g. {scheme}://user@host:5432/dbname"
+        )
+    return {
+        "ENGINE": engine,
+        "NAME": name,
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": unquote(parts.hostname or ""),
+        "PORT": str(port or ""),
+        "OPTIONS": query,
+    }
+
+
+def _redact(url: str) -> str:
+    """The URL with its password replaced by ***."""
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    scheme, sep, userinfo = head.partition("://")
+    user, colon, _ = userinfo.partition(":")
+    return f"{scheme}{sep}{user}{':***' if colon else ''}@{tail}"
+
+
+def _register(alias: str, config: dict[str, Any]) -> None:
+    """Add a connection alias without mutating a dict other threads may iterate."""
+    from django.conf import settings
+
+    with _register_lock:
+        if alias in connections.settings:
+            raise ValueError(f"djng.db: a database with alias {alias!r} already exists")
+        full = connections.configure_settings({DEFAULT_DB_ALIAS: dict(config)})[DEFAULT_DB_ALIAS]
+        databases = {**connections.settings, alias: full}
+        connections.settings = databases
+        settings.DATABASES = databases
+
+
+def _mirror_default(database: Database) -> None:
+    """Point Django's 'default' alias at the process default database."""
+    with _register_lock:
+        default = connections.settings[DEFAULT_DB_ALIAS]
+        default.clear()
+        default.update(connections.settings[database.alias])
+
+
+def _default() -> Database:
+    folder = conf.app_dir()
+    if folder is None:
+        raise RuntimeError(
+            "djng.db has no default database: the app has no folder of its own for "
+            "db.sqlite3 (no script, no DJNG_APP_DIR). Configure one, e.g. "
+            "djng.db.configure(djng.db.SQLite('app.sqlite3')), or push "
+            "djng.db.SQLite(':memory:') in tests."
+        )
+    return SQLite(folder / "db.sqlite3")
+
+
+def _coerce(backend: Any) -> Database:
+    if isinstance(backend, Database):
+        return backend
+    if isinstance(backend, str):
+        return Database(backend)
+    raise TypeError("Use djng.db.SQLite(path), SQLite(':memory:') or Database(url)")
+
+
+class _AtomicInEffect(ContextDecorator):
+    """``transaction.atomic`` on the database in effect when the block is entered."""
+
+    def __init__(self, savepoint: bool, durable: bool) -> None:
+        self.savepoint = savepoint
+        self.durable = durable
+
+    def _recreate_cm(self) -> _AtomicInEffect:
+        return type(self)(self.savepoint, self.durable)  # one per call: thread-safe decorator
+
+    def __enter__(self) -> Any:
+        self._atomic = db.current().atomic(savepoint=self.savepoint, durable=self.durable)
+        return self._atomic.__enter__()
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self._atomic.__exit__(*exc_info)
+
+
+class DbService(Service[Database]):
+    Database = Database
+    SQLite = SQLite
+
+    def atomic(
+        self, func: Callable | None = None, *, savepoint: bool = True, durable: bool = False
+    ) -> Any:
+        """A transaction on the database in effect: ``with djng.db.atomic():`` or a decorator."""
+        scope = _AtomicInEffect(savepoint, durable)
+        return scope if func is None else scope(func)
+
+    def configure(self, backend: Any) -> None:
+        super().configure(backend)
+        _mirror_default(self._default)
+
+    def _build_default(self) -> Database:
+        database = super()._build_default()
+        _mirror_default(database)
+        return database
+
+
+db = DbService(
+    "db",
+    expects="a database such as djng.db.SQLite(path) or djng.db.Database(url)",
+    coerce=_coerce,
+    default=_default,
+)
+
+
+class ContextRouter:
+    """The database router Django is given: the ORM uses the database in effect."""
+
+    def db_for_read(self, model: Any, **hints: Any) -> str:
+        return db.current().alias
+
+    db_for_write = db_for_read

@@ -1,0 +1,210 @@
+"""``djng.mail``: e-mail backends on a context-local stack.
+
+A djng mail backend is a plain object that opens Django e-mail connections.
+``send_mail``, ``EmailMessage.send`` and ``mail_admins`` follow the backend in
+effect, because Django's ``EMAIL_BACKEND`` names :class:`ContextEmailBackend`,
+which Django instantiates on every send.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
+from django.utils.module_loading import import_string
+
+from .stack import Service
+
+__all__ = ["SMTP", "Backend", "Console", "File", "MailBackend", "Memory", "mail"]
+
+
+class MailBackend:
+    """Base class: ``connection()`` opens a Django e-mail backend for one send."""
+
+    def connection(self, fail_silently: bool = False, **kwargs: Any) -> BaseEmailBackend:
+        raise NotImplementedError
+
+    def send_mail(
+        self,
+        subject: str,
+        message: str,
+        from_email: str | None,
+        recipient_list: Sequence[str],
+        **kwargs: Any,
+    ) -> int:
+        """Django's ``send_mail`` through this backend."""
+        from django.core.mail import send_mail
+
+        return send_mail(
+            subject, message, from_email, recipient_list, connection=self.connection(), **kwargs
+        )
+
+
+class Memory(MailBackend):
+    """Keeps sent messages in ``.outbox`` (the default; handy in tests)."""
+
+    def __init__(self) -> None:
+        self.outbox: list = []
+        self._lock = threading.Lock()
+
+    def connection(self, fail_silently: bool = False, **kwargs: Any) -> BaseEmailBackend:
+        return _MemoryConnection(self, fail_silently=fail_silently, **kwargs)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.outbox.clear()
+
+    def __repr__(self) -> str:
+        return f"Memory(outbox={len(self.outbox)} messages)"
+
+
+class _MemoryConnection(BaseEmailBackend):
+    def __init__(self, target: Memory, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+
+    def send_messages(self, messages: Sequence) -> int:
+        messages = list(messages)
+        for message in messages:
+            message.message()  # as Django's locmem backend: fail on bad headers now
+        with self.target._lock:
+            self.target.outbox.extend(messages)
+        return len(messages)
+
+
+class Backend(MailBackend):
+    """Any Django e-mail backend class (or its dotted path), with its options."""
+
+    def __init__(self, backend: type[BaseEmailBackend] | str, **options: Any) -> None:
+        self.backend_class = import_string(backend) if isinstance(backend, str) else backend
+        cls = self.backend_class
+        if not (isinstance(cls, type) and issubclass(cls, BaseEmailBackend)):
+            raise TypeError(f"{backend!r} is not a Django e-mail backend class")
+        self.options = options
+
+    def connection(self, fail_silently: bool = False, **kwargs: Any) -> BaseEmailBackend:
+        return self.backend_class(fail_silently=fail_silently, **{**self.options, **kwargs})
+
+    def __repr__(self) -> str:
+        return f"Backend({self.backend_class.__qualname__})"
+
+
+class Console(Backend):
+    """Writes each message to a stream (standard output by default)."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__("django.core.mail.backends.console.EmailBackend", stream=stream)
+
+
+class File(Backend):
+    """Writes each connection's messages to a new file in ``directory``."""
+
+    def __init__(self, directory: str) -> None:
+        super().__init__(
+            "django.core.mail.backends.filebased.EmailBackend", file_path=str(directory)
+        )
+        self.directory = str(directory)
+
+
+class SMTP(MailBackend):
+    """Sends through an SMTP server; nothing is contacted until a message is sent."""
+
+    def __init__(
+        self,
+        host: str = "localhost",
+        port: int = 25,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        use_tls: bool = False,
+        use_ssl: bool = False,
+        timeout: float | None = 10,
+        ssl_keyfile: str | None = None,
+        ssl_certfile: str | None = None,
+    ) -> None:
+        if use_tls and use_ssl:
+            raise ValueError(
+                "djng.mail.SMTP: use_tls (STARTTLS, usually port 587) and use_ssl (implicit "
+                "TLS, usually port 465) are mutually exclusive; pick one"
+            )
+        if not isinstance(port, int):
+            raise TypeError(f"djng.mail.SMTP: port must be an int, got {port!r}")
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.use_tls = use_tls
+        self.use_ssl = use_ssl
+        self.timeout = timeout
+        self.ssl_keyfile = ssl_keyfile
+        self.ssl_certfile = ssl_certfile
+
+    def connection(self, fail_silently: bool = False, **kwargs: Any) -> BaseEmailBackend:
+        options = {
+            "host": self.host,
+            "port": self.port,
+            "username": self.username or "",
+            "password": self.password or "",
+            "use_tls": self.use_tls,
+            "use_ssl": self.use_ssl,
+            "timeout": self.timeout,
+            "ssl_keyfile": self.ssl_keyfile,
+            "ssl_certfile": self.ssl_certfile,
+        }
+        return _SMTPConnection(fail_silently=fail_silently, **{**options, **kwargs})
+
+    def __repr__(self) -> str:
+        return f"SMTP({self.host!r}, {self.port})"
+
+
+class _SMTPConnection(DjangoSMTPBackend):
+    """Django's SMTP backend; a server it cannot reach gives an error naming djng.mail."""
+
+    def open(self) -> bool | None:
+        try:
+            return super().open()
+        except smtplib.SMTPException as exc:
+            exc.add_note(f"djng.mail: while talking to the SMTP server {self.host}:{self.port}")
+            raise
+        except OSError as exc:
+            raise ConnectionError(
+                f"djng.mail could not reach the SMTP server {self.host}:{self.port}: "
+                f"{exc.strerror or exc}"
+            ) from exc
+
+
+def _coerce(backend: Any) -> MailBackend:
+    if isinstance(backend, MailBackend):
+        return backend
+    if isinstance(backend, type) and issubclass(backend, BaseEmailBackend):
+        return Backend(backend)
+    raise TypeError(
+        "Use djng.mail.Memory(), Console(), File(dir), SMTP(host, port) or Backend(cls)"
+    )
+
+
+class MailService(Service[MailBackend]):
+    Memory = Memory
+    Console = Console
+    File = File
+    SMTP = SMTP
+    Backend = Backend
+
+
+mail = MailService(
+    "mail",
+    expects="a mail backend such as djng.mail.Memory() or djng.mail.SMTP(host, port)",
+    coerce=_coerce,
+    default=Memory,
+)
+
+
+class ContextEmailBackend:
+    """What Django's ``EMAIL_BACKEND`` names: opens a connection of ``djng.mail`` in effect."""
+
+    def __new__(cls, fail_silently: bool = False, **kwargs: Any) -> BaseEmailBackend:  # type: ignore[misc]
+        return mail.current().connection(fail_silently=fail_silently, **kwargs)

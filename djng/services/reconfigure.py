@@ -1,0 +1,73 @@
+"""``reconfigure(app, cache=..., mail=...)``: an app with its own services.
+
+The backends are in effect for the whole of the wrapped app's request: the
+view, an unhandled exception's report and error page, the rendering of a lazy
+``TemplateResponse`` and the iteration of a streaming body.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponseBase
+
+from .stack import Use
+
+__all__ = ["reconfigure"]
+
+
+def reconfigure(app: Callable | None = None, /, **backends: Any) -> Callable:
+    """Wrap ``app`` so that it runs with ``backends`` pushed; also a decorator.
+
+    ``djng.reconfigure(section, cache=djng.cache.LocMem())`` or
+    ``@djng.reconfigure(mail=premium_smtp)``.
+    """
+    from . import SERVICES
+
+    if not backends:
+        raise TypeError("djng.reconfigure() needs at least one service, e.g. cache=...")
+    unknown = sorted(set(backends) - set(SERVICES))
+    if unknown:
+        raise TypeError(
+            f"djng.reconfigure() got unknown service(s) {', '.join(unknown)}; "
+            f"the services are: {', '.join(sorted(SERVICES))}"
+        )
+    scope = Use(tuple((SERVICES[name], SERVICES[name].coerce(b)) for name, b in backends.items()))
+
+    def wrap(app: Callable) -> Callable:
+        if not callable(app):
+            raise TypeError(f"djng.reconfigure() needs a view to wrap, got {app!r}")
+
+        def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            return scope.run(_call, scope, app, request, args, kwargs)
+
+        functools.update_wrapper(view, app, updated=())
+        return view
+
+    return wrap if app is None else wrap(app)
+
+
+def _call(scope: Use, app: Callable, request: HttpRequest, args: tuple, kwargs: dict) -> Any:
+    from ..handler import is_server_error, response_for_exception
+    from ..responses import to_response
+
+    try:
+        response = to_response(app(request, *args, **kwargs), app)
+    except Exception as exc:
+        if not is_server_error(exc):
+            raise  # 4xx exceptions stay exceptions, for outer error pages
+        # Report and render the error with this app's errors/debug services.
+        return response_for_exception(request, exc)
+    return bind(response, scope)
+
+
+def bind(response: HttpResponseBase, scope: Use) -> HttpResponseBase:
+    """Make the parts of ``response`` that run later run inside ``scope``."""
+    if response.streaming and not getattr(response, "is_async", False):
+        response.streaming_content = scope.iterate(response.streaming_content)
+    render = getattr(response, "render", None)
+    if render is not None and not getattr(response, "is_rendered", True):
+        response.render = lambda: scope.run(render)
+    return response
