@@ -8,17 +8,17 @@ from . import conf
 
 conf.configure()
 
-from . import testing  # noqa: E402
 from .middleware import gzip, middleware  # noqa: E402
 from .mounting import from_wsgi  # noqa: E402
-from .request import Request  # noqa: E402
 from .responses import (  # noqa: E402
     FileResponse,
     Http404,
     JsonResponse,
     Response,
     StreamingResponse,
+    TemplateResponse,
     redirect,
+    render,
 )
 from .router import Route, Router, mount, path, re_path, reverse  # noqa: E402
 from .serve import serve, wsgi  # noqa: E402
@@ -35,6 +35,20 @@ from .services import (  # noqa: E402
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # Loaded on first use: both import Django's WSGI machinery, which a
+    # process that only defines its app does not need yet.
+    if name == "Request":
+        from .request import Request
+
+        return Request
+    if name == "testing":
+        import importlib
+
+        return importlib.import_module(".testing", __name__)
+    raise AttributeError(f"module 'djng' has no attribute {name!r}")
+
 __all__ = [
     "FileResponse",
     "Http404",
@@ -44,23 +58,25 @@ __all__ = [
     "Route",
     "Router",
     "StreamingResponse",
+    "TemplateResponse",
     "cache",
     "db",
     "debug",
     "errors",
-    "mail",
-    "reconfigure",
-    "storage",
-    "templates",
     "from_wsgi",
     "gzip",
+    "mail",
     "middleware",
     "mount",
     "path",
     "re_path",
+    "reconfigure",
     "redirect",
+    "render",
     "reverse",
     "serve",
+    "storage",
+    "templates",
     "testing",
     "wsgi",
 ]

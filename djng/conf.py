@@ -53,6 +53,11 @@ BASE_SETTINGS: dict[str, object] = {
     # talks to the same database.
     "DATABASES": {"default": {}},
     "STATIC_URL": "/static/",
+    "DEFAULT_EXCEPTION_REPORTER_FILTER": "djng.services.reporter_filter.ReporterFilter",
+    # Unhandled exceptions are reported by djng.errors; Django's default logging
+    # config (console only when settings.DEBUG, mail to ADMINS) would add nothing
+    # but start-up time. Warnings of Django's loggers still reach stderr.
+    "LOGGING_CONFIG": None,
     "USE_TZ": True,
     "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
 }

@@ -29,6 +29,10 @@ from .services import debug
 __all__ = ["error_pages", "gzip", "middleware"]
 
 _VIEW_HOOKS = ("process_view", "process_exception", "process_template_response")
+_NO_ARGS: tuple[tuple, dict] = ((), {})
+#: Request attributes a wrapper sets for the app it wraps, restored afterwards.
+_REQUEST_STATE = ("_djng_args", "_djng_view_hooks", "urlconf")
+_MISSING = object()
 
 
 def middleware(cls: type, **options: Any) -> Callable[[Callable], Callable]:
@@ -43,14 +47,17 @@ def middleware(cls: type, **options: Any) -> Callable[[Callable], Callable]:
         raise TypeError(f"djng.middleware() needs a Django middleware class, got {cls!r}")
 
     def wrap(app: Callable) -> Callable:
-        picks_view = find_router(app) is not None
+        router = find_router(app)
+        picks_view = router is not None
 
         def get_response(request: HttpRequest) -> HttpResponseBase:
+            # What an enclosing route captured (a mount's prefix) still reaches the app.
+            args, kwargs = request.__dict__.get("_djng_args", _NO_ARGS)
             try:
                 if picks_view:
-                    response = to_response(app(request), app)
+                    response = to_response(app(request, *args, **kwargs), app)
                 else:
-                    response = call_view(request, app, (), {})
+                    response = call_view(request, app, args, kwargs)
                 if getattr(response, "render", None) is not None:
                     response = response.render()
             except Exception as exc:
@@ -61,14 +68,24 @@ def middleware(cls: type, **options: Any) -> Callable[[Callable], Callable]:
         has_hooks = any(hasattr(instance, hook) for hook in _VIEW_HOOKS)
 
         def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if not has_hooks:
-                return instance(request)
-            outer = request.__dict__.get("_djng_view_hooks", ())
-            request._djng_view_hooks = (*outer, instance)
+            state = request.__dict__
+            saved = [(name, state.get(name, _MISSING)) for name in _REQUEST_STATE]
+            request._djng_args = (args, kwargs)
+            if picks_view:
+                # Django middleware that resolves request.path_info (CommonMiddleware's
+                # APPEND_SLASH) must use the Router that path_info is relative to.
+                request.urlconf = router
+            if has_hooks:
+                outer = request.__dict__.get("_djng_view_hooks", ())
+                request._djng_view_hooks = (*outer, instance)
             try:
                 return instance(request)
             finally:
-                request._djng_view_hooks = outer
+                for name, value in saved:
+                    if value is _MISSING:
+                        state.pop(name, None)
+                    else:
+                        state[name] = value
 
         functools.update_wrapper(view, app, updated=())
         view.middleware = instance

@@ -16,7 +16,8 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
+from django.template.response import TemplateResponse
 from django.utils.html import escape
 
 __all__ = [
@@ -25,8 +26,10 @@ __all__ = [
     "JsonResponse",
     "Response",
     "StreamingResponse",
+    "TemplateResponse",
     "error_response",
     "redirect",
+    "render",
     "to_response",
     "view_name",
 ]

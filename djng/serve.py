@@ -14,12 +14,11 @@ from contextvars import Context, copy_context
 from typing import Any
 
 from django.core.signals import request_started
-from django.http import HttpResponseBase
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import set_script_prefix, set_urlconf
 
 from . import conf
 from .handler import respond
-from .request import Request
 from .router import find_router
 from .services import debug as debug_service
 from .services.stack import in_request
@@ -32,12 +31,13 @@ StartResponse = Callable[..., Any]
 class WSGIHandler:
     """A WSGI callable for a djng app (any ``request -> response`` callable)."""
 
-    request_class = Request
-
     def __init__(self, app: Callable) -> None:
         if not callable(app):
             raise TypeError(f"djng.wsgi() needs a view (request -> response), got {app!r}")
         conf.setup()
+        from .request import Request  # Django's WSGI module is imported when first served
+
+        self.request_class = Request
         self.app = app
         self.urlconf = find_router(app)
 
@@ -62,7 +62,7 @@ class WSGIHandler:
             return file_wrapper(response.file_to_stream, response.block_size)
         return _Body(ctx, response, iter(response))
 
-    def get_response(self, environ: dict) -> tuple[Request, HttpResponseBase]:
+    def get_response(self, environ: dict) -> tuple[HttpRequest, HttpResponseBase]:
         """Build the request and answer it; call inside the request's own context."""
         in_request.set(True)
         if self.urlconf is not None:

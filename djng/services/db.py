@@ -10,7 +10,6 @@ it. Django's ``'default'`` alias mirrors the process default, for code that uses
 from __future__ import annotations
 
 import itertools
-import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -99,8 +98,10 @@ class SQLite(Database):
 
     def __init__(self, path: str | Path, *, alias: str | None = None, **options: Any) -> None:
         self.path = str(path)
-        self._keeper: sqlite3.Connection | None = None
+        self._keeper: Any = None
         if self.path == ":memory:":
+            import sqlite3
+
             name = f"file:djng-{uuid.uuid4().hex}?mode=memory&cache=shared"
             # The shared in-memory database exists while one connection is open.
             self._keeper = sqlite3.connect(name, uri=True, check_same_thread=False)

@@ -8,16 +8,16 @@ which Django instantiates on every send.
 
 from __future__ import annotations
 
-import smtplib
 import threading
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.core.mail.backends.base import BaseEmailBackend
-from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
 from django.utils.module_loading import import_string
 
 from .stack import Service
+
+if TYPE_CHECKING:
+    from django.core.mail.backends.base import BaseEmailBackend
 
 __all__ = ["SMTP", "Backend", "Console", "File", "MailBackend", "Memory", "mail"]
 
@@ -52,7 +52,9 @@ class Memory(MailBackend):
         self._lock = threading.Lock()
 
     def connection(self, fail_silently: bool = False, **kwargs: Any) -> BaseEmailBackend:
-        return _MemoryConnection(self, fail_silently=fail_silently, **kwargs)
+        from .mail_connections import MemoryConnection
+
+        return MemoryConnection(self, fail_silently=fail_silently, **kwargs)
 
     def clear(self) -> None:
         with self._lock:
@@ -62,25 +64,12 @@ class Memory(MailBackend):
         return f"Memory(outbox={len(self.outbox)} messages)"
 
 
-class _MemoryConnection(BaseEmailBackend):
-    def __init__(self, target: Memory, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.target = target
-
-    def send_messages(self, messages: Sequence) -> int:
-        messages = list(messages)
-        for message in messages:
-            message.message()  # as Django's locmem backend: fail on bad headers now
-        with self.target._lock:
-            self.target.outbox.extend(messages)
-        return len(messages)
-
-
 class Backend(MailBackend):
     """Any Django e-mail backend class (or its dotted path), with its options."""
 
     def __init__(self, backend: type[BaseEmailBackend] | str, **options: Any) -> None:
         self.backend_class = import_string(backend) if isinstance(backend, str) else backend
+
         cls = self.backend_class
         if not (isinstance(cls, type) and issubclass(cls, BaseEmailBackend)):
             raise TypeError(f"{backend!r} is not a Django e-mail backend class")
@@ -155,33 +144,19 @@ class SMTP(MailBackend):
             "ssl_keyfile": self.ssl_keyfile,
             "ssl_certfile": self.ssl_certfile,
         }
-        return _SMTPConnection(fail_silently=fail_silently, **{**options, **kwargs})
+        from .mail_connections import SMTPConnection
+
+        return SMTPConnection(fail_silently=fail_silently, **{**options, **kwargs})
 
     def __repr__(self) -> str:
         return f"SMTP({self.host!r}, {self.port})"
 
 
-class _SMTPConnection(DjangoSMTPBackend):
-    """Django's SMTP backend; a server it cannot reach gives an error naming djng.mail."""
-
-    def open(self) -> bool | None:
-        try:
-            return super().open()
-        except smtplib.SMTPException as exc:
-            exc.add_note(f"djng.mail: while talking to the SMTP server {self.host}:{self.port}")
-            raise
-        except OSError as exc:
-            raise ConnectionError(
-                f"djng.mail could not reach the SMTP server {self.host}:{self.port}: "
-                f"{exc.strerror or exc}"
-            ) from exc
-
-
 def _coerce(backend: Any) -> MailBackend:
     if isinstance(backend, MailBackend):
         return backend
-    if isinstance(backend, type) and issubclass(backend, BaseEmailBackend):
-        return Backend(backend)
+    if isinstance(backend, type):
+        return Backend(backend)  # checks that it is a Django e-mail backend class
     raise TypeError(
         "Use djng.mail.Memory(), Console(), File(dir), SMTP(host, port) or Backend(cls)"
     )

@@ -1,0 +1,42 @@
+"""The Django e-mail backends djng's mail backends open (imported on first send)."""
+
+from __future__ import annotations
+
+import smtplib
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
+
+
+class MemoryConnection(BaseEmailBackend):
+    """Appends sent messages to a ``djng.mail.Memory`` outbox."""
+
+    def __init__(self, target: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.target = target
+
+    def send_messages(self, messages: Sequence) -> int:
+        messages = list(messages)
+        for message in messages:
+            message.message()  # as Django's locmem backend: fail on bad headers now
+        with self.target._lock:
+            self.target.outbox.extend(messages)
+        return len(messages)
+
+
+class SMTPConnection(DjangoSMTPBackend):
+    """Django's SMTP backend; a server it cannot reach gives an error naming djng.mail."""
+
+    def open(self) -> bool | None:
+        try:
+            return super().open()
+        except smtplib.SMTPException as exc:
+            exc.add_note(f"djng.mail: while talking to the SMTP server {self.host}:{self.port}")
+            raise
+        except OSError as exc:
+            raise ConnectionError(
+                f"djng.mail could not reach the SMTP server {self.host}:{self.port}: "
+                f"{exc.strerror or exc}"
+            ) from exc
