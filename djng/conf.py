@@ -99,7 +99,9 @@ def _warn_foreign_settings() -> None:
             + ". Import djng before configuring Django, or point those settings at "
             "djng's delegating backends (see djng.conf.DELEGATES)."
         )
-    warnings.warn(message, DjangoAlreadyConfigured, stacklevel=3)
+    # 1 here, 2 configure(), 3 djng/__init__.py, 4 the user's `import djng`
+    # (the import machinery's own frames are skipped by warnings).
+    warnings.warn(message, DjangoAlreadyConfigured, stacklevel=4)
 
 
 def app_dir() -> Path | None:

@@ -125,11 +125,8 @@ def response_for_exception(request: HttpRequest, exc: Exception) -> HttpResponse
 def server_error_response(request: HttpRequest, exc: Exception) -> HttpResponseBase:
     """Report an unhandled exception and answer 500 (the technical page when debugging)."""
     report_exception(request, exc)
-    if debug.current():
-        from django.views.debug import technical_500_response
-
-        response = technical_500_response(request, type(exc), exc, exc.__traceback__)
-    else:
+    response = _technical_500(request, exc) if debug.current() else None
+    if response is None:
         response = error_response(request, 500)
     response._djng_exception = exc
     return response
@@ -138,6 +135,17 @@ def server_error_response(request: HttpRequest, exc: Exception) -> HttpResponseB
 def is_server_error(exc: BaseException) -> bool:
     """True for exceptions that become a reported 500, False for Django's 4xx ones."""
     return not isinstance(exc, CLIENT_ERRORS)
+
+
+def _technical_500(request: HttpRequest, exc: Exception) -> HttpResponseBase | None:
+    """Django's debug page, or None (and a log line) if even that cannot be built."""
+    from django.views.debug import technical_500_response
+
+    try:
+        return technical_500_response(request, type(exc), exc, exc.__traceback__)
+    except Exception:
+        _fallback_logger.exception("djng could not build the debug page; answering a plain 500")
+        return None
 
 
 def report_exception(request: HttpRequest, exc: BaseException) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from contextvars import copy_context
 from http.cookies import SimpleCookie
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from django.http import HttpResponseBase
 
@@ -124,6 +124,9 @@ class Client:
             )
         if method in ("GET", "HEAD") and isinstance(data, Mapping) and query is None:
             query, data = data, None
+        if query is not None and url.query:
+            # Keep both: the path's own query string first, then query=.
+            query = url.query + "&" + (query if isinstance(query, str) else urlencode(query, True))
         builder = EnvironBuilder(
             path=url.path or "/",
             base_url=f"{url.scheme}://{url.netloc}" if url.netloc else self.base_url,

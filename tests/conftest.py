@@ -1,0 +1,134 @@
+"""Shared helpers: free ports, subprocesses that are always killed, example loading."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+#: Upper bound for anything a subprocess test waits for (start-up, exit).
+TIMEOUT = 20
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def load_example(name: str):
+    """Import ``examples/<name>.py`` by path (examples/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"djng_example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+def run_python(code: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter without DJANGO_SETTINGS_MODULE."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def http_get(url: str, headers: dict | None = None, timeout: float = 5):
+    """(status, headers, body) for a GET over a real socket; HTTP errors are returned too."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.headers, exc.read()
+
+
+def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = TIMEOUT):
+    """Poll ``url`` until it answers; fail early with the output if ``proc`` died."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"server exited with {proc.returncode}\nstdout:\n{out}\nstderr:\n{err}")
+        try:
+            return http_get(url, timeout=2)
+        except OSError as exc:
+            last_error = exc
+            time.sleep(0.05)
+    pytest.fail(f"{url} did not answer within {timeout}s: {last_error!r}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Kill ``proc`` (and its process group) if it still runs, and reap it."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.communicate(timeout=TIMEOUT)
+
+
+def start(args: list[str], **kwargs) -> subprocess.Popen:
+    """Start a server process in its own process group (so stop() kills its workers too)."""
+    return subprocess.Popen(
+        args,
+        cwd=kwargs.pop("cwd", ROOT),
+        env=kwargs.pop("env", child_env()),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **kwargs,
+    )
+
+
+@pytest.fixture
+def spawn():
+    """``spawn(args)`` starts a server subprocess that is killed when the test ends."""
+    procs: list[subprocess.Popen] = []
+
+    def _spawn(args: list[str], **kwargs) -> subprocess.Popen:
+        proc = start(args, **kwargs)
+        procs.append(proc)
+        return proc
+
+    yield _spawn
+    for proc in procs:
+        stop(proc)
+
+
+@pytest.fixture
+def debug_on():
+    """Turn djng.debug on for one test, and forget it afterwards."""
+    import djng
+
+    djng.debug.configure(True)
+    try:
+        yield
+    finally:
+        djng.debug.reset()

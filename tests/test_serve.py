@@ -1,0 +1,411 @@
+"""djng.wsgi() as a standard WSGI callable, and djng.serve() / gunicorn over real sockets."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import EXAMPLES, TIMEOUT, free_port, http_get, stop, wait_for_http
+from django.core.signals import request_finished
+from werkzeug.test import Client as WerkzeugClient
+from werkzeug.test import EnvironBuilder
+
+import djng
+
+
+class Recorder:
+    """A start_response that records what it was given."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, status, headers, exc_info=None):
+        self.calls.append((status, headers))
+        return lambda data: pytest.fail("djng must not use the write() callable")
+
+    @property
+    def status(self):
+        return self.calls[-1][0]
+
+    @property
+    def headers(self):
+        return self.calls[-1][1]
+
+    def values(self, name):
+        return [value for key, value in self.headers if key.lower() == name.lower()]
+
+
+def call(app, *args, **kwargs):
+    environ = EnvironBuilder(*args, **kwargs).get_environ()
+    recorder = Recorder()
+    body = djng.wsgi(app)(environ, recorder)
+    return environ, recorder, body
+
+
+@pytest.fixture
+def finished():
+    """How many times Django's request_finished signal fired."""
+    fired = []
+
+    def receiver(sender, **kwargs):
+        fired.append(sender)
+
+    request_finished.connect(receiver)
+    try:
+        yield fired
+    finally:
+        request_finished.disconnect(receiver)
+
+
+# -- the WSGI callable ----------------------------------------------------------------
+
+
+def test_wsgi_status_line_headers_and_body(finished):
+    def view(request):
+        return (
+            "created " + request.GET["name"],
+            201,
+            {"X-Custom": "yes", "Cache-Control": "no-store"},
+        )
+
+    _, recorder, body = call(djng.Router(djng.path("make", view)), "/make?name=x", method="POST")
+    assert len(recorder.calls) == 1
+    assert recorder.status == "201 Created"
+    assert recorder.values("X-Custom") == ["yes"]
+    assert recorder.values("Cache-Control") == ["no-store"]
+    assert recorder.values("Content-Type") == ["text/html; charset=utf-8"]
+    assert recorder.values("Content-Length") == [str(len(b"created x"))]
+    assert b"".join(body) == b"created x"
+    assert finished == []
+    body.close()
+    assert len(finished) == 1
+
+
+def test_wsgi_status_lines_for_errors():
+    app = djng.Router(djng.path("only-post", lambda request: "x", methods=["POST"]))
+    _, recorder, body = call(app, "/nowhere")
+    assert recorder.status == "404 Not Found"
+    body.close()
+    _, recorder, body = call(app, "/only-post")
+    assert recorder.status == "405 Method Not Allowed"
+    assert recorder.values("Allow") == ["OPTIONS, POST"]
+    body.close()
+
+
+def test_wsgi_sends_every_cookie_on_its_own_header():
+    def view(request):
+        response = djng.Response("cookies")
+        response.set_cookie("session", "abc", httponly=True, path="/app")
+        response.set_cookie("theme", "dark", max_age=60, samesite="Lax")
+        response.set_cookie("third", "3", secure=True)
+        return response
+
+    _, recorder, body = call(view, "/")
+    cookies = recorder.values("Set-Cookie")
+    assert len(cookies) == 3
+    by_name = {cookie.split("=", 1)[0]: cookie for cookie in cookies}
+    assert "HttpOnly" in by_name["session"] and "Path=/app" in by_name["session"]
+    assert "Max-Age=60" in by_name["theme"] and "SameSite=Lax" in by_name["theme"]
+    assert "Secure" in by_name["third"]
+    body.close()
+
+
+def test_wsgi_streams_without_content_length(finished):
+    produced = []
+
+    def chunks():
+        for index in range(3):
+            produced.append(index)
+            yield f"chunk{index};".encode()
+
+    _, recorder, body = call(lambda request: djng.StreamingResponse(chunks()), "/")
+    assert recorder.values("Content-Length") == []
+    assert produced == []  # nothing is produced before the server iterates
+    received = []
+    for chunk in body:
+        received.append(chunk)
+        assert len(produced) == len(received)
+    assert b"".join(received) == b"chunk0;chunk1;chunk2;"
+    body.close()
+    assert len(finished) == 1
+
+
+def test_streaming_body_runs_in_the_request_context():
+    def view(request):
+        djng.debug.push(True)
+
+        def chunks():
+            yield str(djng.debug.current()).encode()
+
+        return djng.StreamingResponse(chunks())
+
+    _, _, body = call(view, "/")
+    try:
+        assert b"".join(body) == b"True"
+    finally:
+        body.close()
+    assert djng.debug.current() is False
+
+
+def test_file_response_uses_wsgi_file_wrapper(tmp_path, finished):
+    target = tmp_path / "data.bin"
+    target.write_bytes(b"0123456789" * 100)
+    opened = []
+
+    class FileWrapper:
+        def __init__(self, filelike, block_size=8192):
+            opened.append(self)
+            self.filelike = filelike
+            self.block_size = block_size
+
+        def __iter__(self):
+            while chunk := self.filelike.read(self.block_size):
+                yield chunk
+
+        def close(self):
+            self.filelike.close()
+
+    def view(request):
+        return djng.FileResponse(open(target, "rb"), as_attachment=True, filename="data.bin")
+
+    environ = EnvironBuilder("/").get_environ()
+    environ["wsgi.file_wrapper"] = FileWrapper
+    recorder = Recorder()
+    body = djng.wsgi(view)(environ, recorder)
+    assert opened == [body]
+    assert recorder.status == "200 OK"
+    assert recorder.values("Content-Length") == ["1000"]
+    assert 'filename="data.bin"' in recorder.values("Content-Disposition")[0]
+    assert b"".join(body) == target.read_bytes()
+    assert finished == []
+    body.close()
+    assert body.filelike.closed
+    assert len(finished) == 1
+
+
+def test_file_response_without_file_wrapper(tmp_path):
+    target = tmp_path / "plain.txt"
+    target.write_text("file body")
+    environ = EnvironBuilder("/").get_environ()
+    environ.pop("wsgi.file_wrapper", None)
+    recorder = Recorder()
+    body = djng.wsgi(lambda request: djng.FileResponse(open(target, "rb")))(environ, recorder)
+    try:
+        assert b"".join(body) == b"file body"
+    finally:
+        body.close()
+
+
+def test_wsgi_of_a_wsgi_handler_is_itself():
+    handler = djng.wsgi(lambda request: "x")
+    assert djng.wsgi(handler) is handler
+    with pytest.raises(TypeError):
+        djng.wsgi("not an app")
+
+
+def test_werkzeug_client_against_djng_wsgi():
+    def echo(request):
+        return {
+            "method": request.method,
+            "form": request.POST.dict(),
+            "query": request.GET.dict(),
+            "cookie": request.COOKIES.get("c"),
+            "header": request.headers.get("X-Thing"),
+        }
+
+    def set_cookies(request):
+        response = djng.Response("set")
+        response.set_cookie("c", "1")
+        response.set_cookie("d", "2", httponly=True)
+        return response
+
+    app = djng.Router(djng.path("echo", echo), djng.path("set", set_cookies))
+    client = WerkzeugClient(djng.wsgi(app))
+    response = client.get("/set")
+    assert sorted(response.headers.getlist("Set-Cookie"))[0].startswith("c=1")
+    assert len(response.headers.getlist("Set-Cookie")) == 2
+    response = client.post("/echo?q=1", data={"a": "b"}, headers={"X-Thing": "t"})
+    assert response.status_code == 200
+    assert response.json == {
+        "method": "POST",
+        "form": {"a": "b"},
+        "query": {"q": "1"},
+        "cookie": "1",
+        "header": "t",
+    }
+    assert client.get("/missing").status_code == 404
+
+
+# -- djng.serve() over a real socket --------------------------------------------------
+
+SERVE_SCRIPT = """
+import sys
+import djng
+
+def index(request):
+    return djng.Response("served on " + request.get_host())
+
+def boom(request):
+    raise ValueError("served-boom")
+
+site = djng.Router((r"^$", index), (r"^boom$", boom))
+djng.serve(site, "127.0.0.1", int(sys.argv[1]), debug=sys.argv[2:] == ["debug"])
+"""
+
+
+def serve_args(port, *extra):
+    return [sys.executable, "-c", SERVE_SCRIPT, str(port), *extra]
+
+
+def test_serve_answers_over_http(spawn):
+    port = free_port()
+    proc = spawn(serve_args(port))
+    status, headers, body = wait_for_http(f"http://127.0.0.1:{port}/", proc)
+    assert status == 200
+    assert body == f"served on 127.0.0.1:{port}".encode()
+    assert headers["Content-Length"] == str(len(body))
+    status, headers, body = http_get(
+        f"http://127.0.0.1:{port}/missing", headers={"Accept": "application/json"}
+    )
+    assert status == 404
+    assert headers["Content-Type"] == "application/problem+json"
+    status, _, body = http_get(f"http://127.0.0.1:{port}/boom")
+    assert status == 500
+    assert b"served-boom" not in body
+
+
+def test_serve_stops_cleanly_on_ctrl_c(spawn):
+    port = free_port()
+    proc = spawn(serve_args(port))
+    wait_for_http(f"http://127.0.0.1:{port}/", proc)
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail("serve() did not stop on SIGINT")
+    assert proc.returncode == 0, (proc.returncode, err)
+    assert "Traceback" not in err
+    assert "KeyboardInterrupt" not in err
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line(spawn):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        proc = spawn(serve_args(port))
+        try:
+            out, err = proc.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail("serve() kept running on a port that is taken")
+    assert proc.returncode not in (0, None)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("djng: cannot listen")
+    assert str(port) in lines[0]
+    assert "Traceback" not in err
+
+
+def test_serve_debug_shows_the_technical_page(spawn):
+    port = free_port()
+    proc = spawn(serve_args(port, "debug"))
+    wait_for_http(f"http://127.0.0.1:{port}/", proc)
+    status, _, body = http_get(f"http://127.0.0.1:{port}/boom", headers={"Accept": "text/html"})
+    assert status == 500
+    assert b"served-boom" in body
+    assert b"Traceback" in body
+
+
+def test_hello_example_over_http(spawn):
+    # examples/hello.py binds 0.0.0.0:8888 as the announcement says.
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("0.0.0.0", 8888))
+        except OSError:
+            pytest.skip("port 8888 is in use on this machine")
+    proc = spawn([sys.executable, str(EXAMPLES / "hello.py")])
+    status, _, body = wait_for_http("http://127.0.0.1:8888/", proc)
+    assert (status, body) == (200, b"Hello, world")
+    status, _, body = http_get("http://127.0.0.1:8888/any/path")
+    assert (status, body) == (200, b"Hello, world")
+
+
+# -- gunicorn ---------------------------------------------------------------------------
+
+
+def gunicorn_command(port, target, chdir):
+    sibling = Path(sys.executable).parent / "gunicorn"
+    command = [str(sibling)] if sibling.exists() else [sys.executable, "-m", "gunicorn"]
+    return [
+        *command,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--graceful-timeout",
+        "1",
+        "--chdir",
+        str(chdir),
+        target,
+    ]
+
+
+def test_gunicorn_serves_the_mounting_example(spawn):
+    pytest.importorskip("gunicorn")
+    port = free_port()
+    proc = spawn(gunicorn_command(port, "mounting:application", EXAMPLES))
+    base = f"http://127.0.0.1:{port}"
+    status, _, body = wait_for_http(f"{base}/", proc)
+    assert status == 200
+    assert b"djng" in body
+    status, _, body = http_get(f"{base}/users/42")
+    assert status == 200 and b"42" in body
+    status, headers, body = http_get(f"{base}/api/items/7", headers={"Accept": "application/json"})
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    status, headers, body = http_get(f"{base}/api/missing", headers={"Accept": "application/json"})
+    assert status == 404
+    assert headers["Content-Type"] == "application/problem+json"
+    status, _, _ = http_get(f"{base}/no/such/page")
+    assert status == 404
+    stop(proc)
+
+
+def test_gunicorn_serves_a_module_written_for_it(spawn, tmp_path):
+    pytest.importorskip("gunicorn")
+    (tmp_path / "site_for_gunicorn.py").write_text(
+        textwrap.dedent(
+            """
+            import djng
+
+            def hello(request):
+                response = djng.Response("Hello from gunicorn")
+                response.set_cookie("a", "1", httponly=True)
+                response.set_cookie("b", "2", path="/x")
+                return response
+
+            api = djng.Router(djng.path("ping", lambda request: {"pong": request.script_name}))
+            application = djng.wsgi(djng.Router((r"^$", hello), djng.mount("api", api)))
+            """
+        )
+    )
+    port = free_port()
+    proc = spawn(gunicorn_command(port, "site_for_gunicorn:application", tmp_path))
+    base = f"http://127.0.0.1:{port}"
+    status, headers, body = wait_for_http(f"{base}/", proc)
+    assert (status, body) == (200, b"Hello from gunicorn")
+    cookies = headers.get_all("Set-Cookie")
+    assert len(cookies) == 2
+    assert any("HttpOnly" in cookie for cookie in cookies)
+    assert any("Path=/x" in cookie for cookie in cookies)
+    assert http_get(f"{base}/api/ping")[2] == b'{"pong": "/api"}'
+    assert http_get(f"{base}/api/nothing")[0] == 404
