@@ -8,6 +8,7 @@ from . import conf
 
 conf.configure()
 
+from .health import health  # noqa: E402
 from .middleware import gzip, middleware  # noqa: E402
 from .mounting import from_wsgi  # noqa: E402
 from .responses import (  # noqa: E402
@@ -65,6 +66,7 @@ __all__ = [
     "errors",
     "from_wsgi",
     "gzip",
+    "health",
     "mail",
     "middleware",
     "mount",

@@ -21,6 +21,7 @@ from . import conf
 from .handler import respond
 from .router import find_router
 from .services import debug as debug_service
+from .services import load_environment
 from .services.stack import in_request
 
 __all__ = ["WSGIHandler", "serve", "wsgi"]
@@ -35,6 +36,7 @@ class WSGIHandler:
         if not callable(app):
             raise TypeError(f"djng.wsgi() needs a view (request -> response), got {app!r}")
         conf.setup()
+        load_environment()
         from .request import Request  # Django's WSGI module is imported when first served
 
         self.request_class = Request

@@ -15,6 +15,19 @@ SERVICES: dict[str, Service] = {
     service.name: service for service in (cache, mail, templates, db, storage, debug, errors)
 }
 
+
+
+def load_environment() -> None:
+    """Build the defaults that environment variables name, so a bad URL fails at start-up."""
+    import os
+
+    from .urls import ENVIRONMENT
+
+    for name, (variables, _) in ENVIRONMENT.items():
+        if any(os.environ.get(variable) for variable in variables):
+            SERVICES[name].default()
+
+
 __all__ = [
     "SERVICES",
     "Service",
@@ -24,6 +37,7 @@ __all__ = [
     "debug",
     "errors",
     "in_request",
+    "load_environment",
     "mail",
     "reconfigure",
     "storage",

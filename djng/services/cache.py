@@ -13,11 +13,13 @@ from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
 
 from .proxy import ContextProxy
 from .stack import Service
+from .urls import cache_from_url, from_environment, redact
 
-__all__ = ["ContextCache", "Dummy", "FileBased", "LocMem", "cache"]
+__all__ = ["ContextCache", "Dummy", "FileBased", "LocMem", "Redis", "cache"]
 
 
 def _params(timeout: float | None, key_prefix: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -77,23 +79,65 @@ class Dummy(DummyCache):
         return "Dummy()"
 
 
+class Redis(RedisCache):
+    """Django's Redis cache (``pip install 'djng[redis]'``); connects on first use.
+
+    ``url`` is ``redis://[:password@]host:6379/0`` (``rediss://`` for TLS, several
+    servers separated by commas: the first takes writes). Other keyword options
+    go to redis-py's connection pool; connect and socket timeouts default to 5 s
+    so that a Redis that is down fails a request instead of hanging it.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float | None = 300,
+        key_prefix: str = "",
+        **options: Any,
+    ) -> None:
+        if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                f"djng.cache.Redis needs a redis://, rediss:// or unix:// URL, got "
+                f"{redact(str(url))!r}"
+            )
+        options.setdefault("socket_connect_timeout", 5)
+        options.setdefault("socket_timeout", 5)
+        self.url = url
+        super().__init__(url, _params(timeout, key_prefix, options))
+
+    def __repr__(self) -> str:
+        return f"Redis({redact(self.url)!r})"
+
+
 def _coerce(backend: Any) -> BaseCache:
     if isinstance(backend, BaseCache):
         return backend
-    raise TypeError("Use djng.cache.LocMem(), FileBased(path), Dummy() or a Django cache backend")
+    if isinstance(backend, str):
+        return cache_from_url(backend)
+    raise TypeError(
+        "Use djng.cache.LocMem(), FileBased(path), Dummy(), Redis(url), a cache URL "
+        "or a Django cache backend"
+    )
+
+
+def _default() -> BaseCache:
+    backend = from_environment("cache")
+    return LocMem() if backend is None else backend
 
 
 class CacheService(Service[BaseCache]):
     LocMem = LocMem
     FileBased = FileBased
     Dummy = Dummy
+    Redis = Redis
 
 
 cache = CacheService(
     "cache",
     expects="a Django cache backend such as djng.cache.LocMem()",
     coerce=_coerce,
-    default=LocMem,
+    default=_default,
 )
 
 

@@ -16,29 +16,17 @@ from collections.abc import Callable, Mapping
 from contextlib import ContextDecorator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from .. import conf
 from .stack import Service
+from .urls import database_from_url, from_environment, parse_database_url
 
 __all__ = ["ContextRouter", "Database", "SQLite", "db", "parse_database_url"]
 
 _aliases = itertools.count(1)
 _register_lock = threading.Lock()
-
-ENGINES = {
-    "sqlite": "django.db.backends.sqlite3",
-    "sqlite3": "django.db.backends.sqlite3",
-    "postgres": "django.db.backends.postgresql",
-    "postgresql": "django.db.backends.postgresql",
-    "pgsql": "django.db.backends.postgresql",
-    "mysql": "django.db.backends.mysql",
-    "mariadb": "django.db.backends.mysql",
-    "oracle": "django.db.backends.oracle",
-}
-
 
 class Database:
     """A database, registered as a Django connection alias (``.alias``).
@@ -117,56 +105,6 @@ class SQLite(Database):
         return f"SQLite({self.path!r})"
 
 
-def parse_database_url(url: str) -> dict[str, Any]:
-    """One ``DATABASES`` entry from a URL; errors name the bad part, never the password."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ValueError(f"Malformed database URL {_redact(url)!r}: {exc}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ENGINES:
-        raise ValueError(
-            f"Unsupported database URL scheme {scheme + '://' if scheme else '(none)'} in "
-            f"{_redact(url)!r}; use one of: {', '.join(sorted(s + '://' for s in ENGINES))}"
-        )
-    engine = ENGINES[scheme]
-    query = dict(parse_qsl(parts.query))
-    if engine.endswith("sqlite3"):
-        # sqlite:///relative.db, sqlite:////absolute.db, sqlite://:memory:
-        name = parts.netloc + parts.path if parts.netloc == ":memory:" else parts.path[1:]
-        if not name:
-            raise ValueError(
-                f"The database URL {url!r} names no file: use sqlite:///path/db.sqlite3"
-            )
-        return {"ENGINE": engine, "NAME": unquote(name), "OPTIONS": query}
-    name = unquote(parts.path.lstrip("/"))
-    if not name:
-        raise ValueError(
-            f"The database URL {_redact(url)!r} names no database: add it as the path, "
-            f"e.g. {scheme}://user@host:5432/dbname"
-        )
-    return {
-        "ENGINE": engine,
-        "NAME": name,
-        "USER": unquote(parts.username or ""),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": unquote(parts.hostname or ""),
-        "PORT": str(port or ""),
-        "OPTIONS": query,
-    }
-
-
-def _redact(url: str) -> str:
-    """The URL with its password replaced by ***."""
-    head, at, tail = url.rpartition("@")
-    if not at:
-        return url
-    scheme, sep, userinfo = head.partition("://")
-    user, colon, _ = userinfo.partition(":")
-    return f"{scheme}{sep}{user}{':***' if colon else ''}@{tail}"
-
-
 def _register(alias: str, config: dict[str, Any]) -> None:
     """Add a connection alias without mutating a dict other threads may iterate."""
     from django.conf import settings
@@ -189,11 +127,15 @@ def _mirror_default(database: Database) -> None:
 
 
 def _default() -> Database:
+    database = from_environment("db")
+    if database is not None:
+        return database
     folder = conf.app_dir()
     if folder is None:
         raise RuntimeError(
-            "djng.db has no default database: the app has no folder of its own for "
-            "db.sqlite3 (no script, no DJNG_APP_DIR). Configure one, e.g. "
+            "djng.db has no default database: DJNG_DATABASE_URL is not set and the app "
+            "has no folder of its own for db.sqlite3 (no script, no DJNG_APP_DIR). "
+            "Configure one, e.g. "
             "djng.db.configure(djng.db.SQLite('app.sqlite3')), or push "
             "djng.db.SQLite(':memory:') in tests."
         )
@@ -204,8 +146,8 @@ def _coerce(backend: Any) -> Database:
     if isinstance(backend, Database):
         return backend
     if isinstance(backend, str):
-        return Database(backend)
-    raise TypeError("Use djng.db.SQLite(path), SQLite(':memory:') or Database(url)")
+        return database_from_url(backend)
+    raise TypeError("Use djng.db.SQLite(path), SQLite(':memory:'), Database(url) or a URL")
 
 
 class _AtomicInEffect(ContextDecorator):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.utils.module_loading import import_string
 
 from .stack import Service
+from .urls import from_environment, mail_from_url
 
 if TYPE_CHECKING:
     from django.core.mail.backends.base import BaseEmailBackend
@@ -114,6 +115,7 @@ class SMTP(MailBackend):
         timeout: float | None = 10,
         ssl_keyfile: str | None = None,
         ssl_certfile: str | None = None,
+        ssl_cafile: str | None = None,
     ) -> None:
         if use_tls and use_ssl:
             raise ValueError(
@@ -131,6 +133,7 @@ class SMTP(MailBackend):
         self.timeout = timeout
         self.ssl_keyfile = ssl_keyfile
         self.ssl_certfile = ssl_certfile
+        self.ssl_cafile = ssl_cafile
 
     def connection(self, fail_silently: bool = False, **kwargs: Any) -> BaseEmailBackend:
         options = {
@@ -143,6 +146,7 @@ class SMTP(MailBackend):
             "timeout": self.timeout,
             "ssl_keyfile": self.ssl_keyfile,
             "ssl_certfile": self.ssl_certfile,
+            "ssl_cafile": self.ssl_cafile,
         }
         from .mail_connections import SMTPConnection
 
@@ -157,9 +161,17 @@ def _coerce(backend: Any) -> MailBackend:
         return backend
     if isinstance(backend, type):
         return Backend(backend)  # checks that it is a Django e-mail backend class
+    if isinstance(backend, str):
+        return mail_from_url(backend)
     raise TypeError(
-        "Use djng.mail.Memory(), Console(), File(dir), SMTP(host, port) or Backend(cls)"
+        "Use djng.mail.Memory(), Console(), File(dir), SMTP(host, port), Backend(cls) "
+        "or an e-mail URL"
     )
+
+
+def _default() -> MailBackend:
+    backend = from_environment("mail")
+    return Memory() if backend is None else backend
 
 
 class MailService(Service[MailBackend]):
@@ -174,7 +186,7 @@ mail = MailService(
     "mail",
     expects="a mail backend such as djng.mail.Memory() or djng.mail.SMTP(host, port)",
     coerce=_coerce,
-    default=Memory,
+    default=_default,
 )
 
 

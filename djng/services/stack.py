@@ -62,6 +62,11 @@ class Service(Generic[T]):
             default = self._build_default()
         return default
 
+    def default(self) -> T:
+        """The process default: the configured backend, or the embedded one (built now)."""
+        default = self._default
+        return self._build_default() if default is _UNSET else default
+
     def _build_default(self) -> T:
         with self._lock:
             if self._default is _UNSET:

@@ -1,0 +1,121 @@
+"""``health(checks=[...])``: a view that reports whether each service can be reached.
+
+Mount it where your load balancer probes (``djng.path('health', djng.health())``):
+it answers 200 with a JSON report when every check passes and 503 when one fails,
+naming which. Checks run against the services in effect for the request, so a
+reconfigured subtree's health view checks that subtree's backends.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+
+from .services import cache, db, mail, storage
+
+__all__ = ["health"]
+
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+
+
+def check_db() -> None:
+    """Open (or reuse) a connection to the database in effect and run ``SELECT 1``."""
+    with db.current().connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+
+
+def check_cache() -> None:
+    """Write, read back and delete a key in the cache in effect."""
+    from django.core.cache.backends.dummy import DummyCache
+
+    backend = cache.current()
+    if isinstance(backend, DummyCache):
+        return  # stores nothing by design; nothing to reach
+    key = f"djng:health:{uuid.uuid4().hex}"
+    backend.set(key, "ok", 30)
+    try:
+        if backend.get(key) != "ok":
+            raise RuntimeError("the cache did not return the value just written")
+    finally:
+        backend.delete(key)
+
+
+def check_mail() -> None:
+    """Open and close a connection with the mail backend in effect (SMTP: connect, log in)."""
+    connection = mail.current().connection()
+    connection.open()
+    connection.close()
+
+
+def check_storage() -> None:
+    """Ask the storage in effect whether its root exists (raises if it cannot be asked)."""
+    storage.current().exists("")
+
+
+CHECKS: dict[str, Callable[[], Any]] = {
+    "db": check_db,
+    "cache": check_cache,
+    "mail": check_mail,
+    "storage": check_storage,
+}
+
+
+def health(checks: Iterable[str | Callable[[], Any] | tuple[str, Callable]] = ("db", "cache")):
+    """A view reporting each check as ``{"ok": bool, "ms": float, "error"?: str}``.
+
+    ``checks`` are names of services (``'db'``, ``'cache'``, ``'mail'``,
+    ``'storage'``), functions (named by ``__name__``) or ``(name, function)``
+    pairs; a function fails by raising or returning False.
+    """
+    named = [_named(check) for check in checks]
+    if not named:
+        raise TypeError("djng.health(checks=[...]) needs at least one check")
+
+    def view(request: HttpRequest) -> JsonResponse:
+        report: dict[str, dict[str, Any]] = {}
+        for name, check in named:
+            start = time.perf_counter()
+            try:
+                ok = check() is not False
+                error = None if ok else "the check returned False"
+            except Exception as exc:
+                ok, error = False, _describe(exc)
+            entry: dict[str, Any] = {"ok": ok, "ms": round((time.perf_counter() - start) * 1000, 2)}
+            if error:
+                entry["error"] = error
+            report[name] = entry
+        healthy = all(entry["ok"] for entry in report.values())
+        response = JsonResponse(
+            {"status": "ok" if healthy else "unavailable", "checks": report},
+            status=200 if healthy else 503,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    return view
+
+
+def _named(check: Any) -> tuple[str, Callable]:
+    if isinstance(check, str):
+        try:
+            return check, CHECKS[check]
+        except KeyError:
+            raise ValueError(
+                f"djng.health: unknown check {check!r}; use one of {', '.join(CHECKS)} "
+                "or a function"
+            ) from None
+    if isinstance(check, tuple) and len(check) == 2 and callable(check[1]):
+        return str(check[0]), check[1]
+    if callable(check):
+        return getattr(check, "__name__", repr(check)), check
+    raise TypeError(f"djng.health: a check must be a name or a function, got {check!r}")
+
+
+def _describe(exc: Exception) -> str:
+    return _PASSWORD_IN_URL.sub(r"\1***@", f"{type(exc).__name__}: {exc}")[:500]
