@@ -14,8 +14,9 @@ In production both pools are SMTP servers, for example
 in-memory outboxes so the example runs anywhere.
 """
 
-import djng
 from django.core.mail import send_mail
+
+import djng
 
 standard_pool = djng.mail.Memory()
 premium_pool = djng.mail.Memory()

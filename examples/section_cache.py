@@ -6,8 +6,9 @@ evict anyone else's entries.
     curl http://127.0.0.1:8000/search/q1    # cached in the search section's cache
 """
 
-import djng
 from django.core.cache import cache
+
+import djng
 
 site_cache = djng.cache.LocMem("site", max_entries=100)
 search_cache = djng.cache.LocMem("search", max_entries=100, timeout=60)

@@ -9,9 +9,10 @@ send_mail, the ORM) reach that app's backends while it handles a request.
     curl http://127.0.0.1:8000/blog/orders     # the blog's database is another one
 """
 
-import djng
 from django.core.cache import cache
 from django.core.mail import send_mail
+
+import djng
 
 
 def make_app(name: str):

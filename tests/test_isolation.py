@@ -147,7 +147,9 @@ def test_asyncio_tasks_are_isolated():
         handler = djng.wsgi(app)
         results = await asyncio.gather(*(scoped(n % POOL) for n in range(300)))
         assert all(results)
-        responses = await asyncio.gather(*(via_worker_threads(handler, n % POOL) for n in range(300)))
+        responses = await asyncio.gather(
+            *(via_worker_threads(handler, n % POOL) for n in range(300))
+        )
         for n, (status, body) in enumerate(responses):
             check(status, body, n % POOL)
 
