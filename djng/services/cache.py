@@ -6,6 +6,7 @@ follow the backend in effect, through :class:`ContextCache`.
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
@@ -23,10 +24,8 @@ __all__ = ["ContextCache", "Dummy", "FileBased", "LocMem", "Redis", "cache"]
 
 
 def _params(timeout: float | None, key_prefix: str, options: dict[str, Any]) -> dict[str, Any]:
-    params: dict[str, Any] = {"KEY_PREFIX": key_prefix, "OPTIONS": options}
-    if timeout is not None:
-        params["TIMEOUT"] = timeout
-    return params
+    # timeout=None means "never expire", as in Django, so it is always passed.
+    return {"TIMEOUT": timeout, "KEY_PREFIX": key_prefix, "OPTIONS": options}
 
 
 class LocMem(LocMemCache):
@@ -50,7 +49,7 @@ class LocMem(LocMemCache):
 
 
 class FileBased(FileBasedCache):
-    """A cache stored as files in ``path`` (created when first written)."""
+    """A cache stored as files in the folder ``path`` (created when first written)."""
 
     def __init__(
         self,
@@ -63,7 +62,10 @@ class FileBased(FileBasedCache):
     ) -> None:
         self.path = str(path)
         options = {"MAX_ENTRIES": max_entries, "CULL_FREQUENCY": cull_frequency}
-        super().__init__(self.path, _params(timeout, key_prefix, options))
+        # Django's __init__ creates the folder at once; its set() and add()
+        # create it when needed, so djng skips that step.
+        BaseCache.__init__(self, _params(timeout, key_prefix, options))
+        self._dir = os.path.abspath(self.path)
 
     def __repr__(self) -> str:
         return f"FileBased({self.path!r})"

@@ -9,9 +9,11 @@ it. Django's ``'default'`` alias mirrors the process default, for code that uses
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import os
 import threading
-import uuid
+import weakref
 from collections.abc import Callable, Mapping
 from contextlib import ContextDecorator
 from pathlib import Path
@@ -80,19 +82,18 @@ class Database:
 class SQLite(Database):
     """A SQLite file (created on first query), or ``':memory:'``.
 
-    An in-memory database is shared by every thread of the process (Django would
-    otherwise give each thread its own empty one) and lives as long as this object.
+    ``':memory:'`` is a throwaway database shared by every thread of the process
+    (Django would otherwise give each thread its own empty one). It is a
+    temporary file in RAM where the system has one (``/dev/shm``), in WAL mode so
+    that concurrent requests wait for each other's locks instead of failing, and
+    it is deleted when this object is.
     """
 
     def __init__(self, path: str | Path, *, alias: str | None = None, **options: Any) -> None:
         self.path = str(path)
-        self._keeper: Any = None
         if self.path == ":memory:":
-            import sqlite3
-
-            name = f"file:djng-{uuid.uuid4().hex}?mode=memory&cache=shared"
-            # The shared in-memory database exists while one connection is open.
-            self._keeper = sqlite3.connect(name, uri=True, check_same_thread=False)
+            name = _throwaway_database(self)
+            options = {"transaction_mode": "IMMEDIATE", **options}
         else:
             name = self.path
         super().__init__(
@@ -103,6 +104,26 @@ class SQLite(Database):
 
     def __repr__(self) -> str:
         return f"SQLite({self.path!r})"
+
+
+def _throwaway_database(owner: object) -> str:
+    import sqlite3
+    import tempfile
+
+    ram = "/dev/shm"
+    folder = ram if os.path.isdir(ram) and os.access(ram, os.W_OK) else None
+    handle, name = tempfile.mkstemp(prefix="djng-", suffix=".sqlite3", dir=folder)
+    os.close(handle)
+    with contextlib.closing(sqlite3.connect(name)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")  # kept by the file
+    weakref.finalize(owner, _remove_database_files, name)
+    return name
+
+
+def _remove_database_files(name: str) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(OSError):
+            os.remove(name + suffix)
 
 
 def _register(alias: str, config: dict[str, Any]) -> None:
@@ -119,9 +140,19 @@ def _register(alias: str, config: dict[str, Any]) -> None:
 
 
 def _mirror_default(database: Database) -> None:
-    """Point Django's 'default' alias at the process default database."""
+    """Point Django's 'default' alias at the process default database.
+
+    This thread's open 'default' connection (if any) is closed, so its next use
+    reaches the new database; other threads' connections are theirs to close
+    (they are at the end of their current request unless ``conn_max_age`` keeps them).
+    """
     with _register_lock:
         default = connections.settings[DEFAULT_DB_ALIAS]
+        if default == connections.settings[database.alias]:
+            return
+        if hasattr(connections._connections, DEFAULT_DB_ALIAS):
+            connections[DEFAULT_DB_ALIAS].close()
+            del connections[DEFAULT_DB_ALIAS]
         default.clear()
         default.update(connections.settings[database.alias])
 

@@ -69,10 +69,11 @@ class Backend(MailBackend):
     """Any Django e-mail backend class (or its dotted path), with its options."""
 
     def __init__(self, backend: type[BaseEmailBackend] | str, **options: Any) -> None:
-        self.backend_class = import_string(backend) if isinstance(backend, str) else backend
+        from django.core.mail.backends import base
 
+        self.backend_class = import_string(backend) if isinstance(backend, str) else backend
         cls = self.backend_class
-        if not (isinstance(cls, type) and issubclass(cls, BaseEmailBackend)):
+        if not (isinstance(cls, type) and issubclass(cls, base.BaseEmailBackend)):
             raise TypeError(f"{backend!r} is not a Django e-mail backend class")
         self.options = options
 
@@ -94,9 +95,7 @@ class File(Backend):
     """Writes each connection's messages to a new file in ``directory``."""
 
     def __init__(self, directory: str) -> None:
-        super().__init__(
-            "django.core.mail.backends.filebased.EmailBackend", file_path=str(directory)
-        )
+        super().__init__("djng.services.mail_connections.FileConnection", file_path=str(directory))
         self.directory = str(directory)
 
 

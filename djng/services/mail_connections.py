@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+import os
 import smtplib
 import ssl
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.filebased import EmailBackend as DjangoFileBackend
 from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
 from django.utils.functional import cached_property
 
@@ -26,6 +30,20 @@ class MemoryConnection(BaseEmailBackend):
         with self.target._lock:
             self.target.outbox.extend(messages)
         return len(messages)
+
+
+class FileConnection(DjangoFileBackend):
+    """Django's file backend, with a file name that is unique per connection.
+
+    Django names the file by the second and ``id(self)``, which two connections
+    opened in quick succession can share.
+    """
+
+    def _get_filename(self) -> str:
+        if self._fname is None:
+            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+            self._fname = os.path.join(self.file_path, f"{stamp}-{uuid.uuid4().hex}.log")
+        return self._fname
 
 
 class SMTPConnection(DjangoSMTPBackend):

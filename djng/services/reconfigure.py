@@ -2,7 +2,7 @@
 
 The backends are in effect for the whole of the wrapped app's request: the
 view, an unhandled exception's report and error page, the rendering of a lazy
-``TemplateResponse`` and the iteration of a streaming body.
+``TemplateResponse`` and the iteration of a streaming body (``Use.bind``).
 """
 
 from __future__ import annotations
@@ -60,14 +60,4 @@ def _call(scope: Use, app: Callable, request: HttpRequest, args: tuple, kwargs: 
             raise  # 4xx exceptions stay exceptions, for outer error pages
         # Report and render the error with this app's errors/debug services.
         return response_for_exception(request, exc)
-    return bind(response, scope)
-
-
-def bind(response: HttpResponseBase, scope: Use) -> HttpResponseBase:
-    """Make the parts of ``response`` that run later run inside ``scope``."""
-    if response.streaming and not getattr(response, "is_async", False):
-        response.streaming_content = scope.iterate(response.streaming_content)
-    render = getattr(response, "render", None)
-    if render is not None and not getattr(response, "is_rendered", True):
-        response.render = lambda: scope.run(render)
-    return response
+    return scope.bind(response)

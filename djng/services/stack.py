@@ -166,6 +166,19 @@ class Use:
         """Iterate ``iterable`` with these backends in effect for every step."""
         return _ScopedIterator(self, iter(iterable))
 
+    def bind(self, response: Any) -> Any:
+        """Make the parts of a response that run later (rendering, streaming) run in scope.
+
+        A lazy ``TemplateResponse`` is rendered, and a streaming body iterated,
+        after the view has returned; this scope must still be in effect then.
+        """
+        if getattr(response, "streaming", False) and not getattr(response, "is_async", False):
+            response.streaming_content = self.iterate(response.streaming_content)
+        render = getattr(response, "render", None)
+        if render is not None and not getattr(response, "is_rendered", True):
+            response.render = lambda: self.run(render)
+        return response
+
     def __call__(self, func: Callable) -> Callable:
         if inspect.iscoroutinefunction(func):
 
@@ -181,7 +194,7 @@ class Use:
 
         @functools.wraps(func)
         def scoped(*args: Any, **kwargs: Any) -> Any:
-            return self.run(func, *args, **kwargs)
+            return self.bind(self.run(func, *args, **kwargs))
 
         return scoped
 

@@ -10,6 +10,7 @@ once with a message naming the part that is wrong, and never shows the password.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
@@ -37,17 +38,16 @@ CACHE_SCHEMES = ("redis", "rediss", "unix", "locmem", "file", "dummy")
 MAIL_SCHEMES = ("smtp", "smtps", "console", "file", "memory")
 
 
+_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:).*@", re.DOTALL)
+
+
 def redact(url: str) -> str:
-    """``url`` with its password replaced by ``***``."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    netloc, slash, tail = rest.partition("/")
-    userinfo, at, hostport = netloc.rpartition("@")
-    if not at:
-        return url
-    user, colon, _ = userinfo.partition(":")
-    return f"{scheme}://{user}{':***' if colon else ''}@{hostport}{slash}{tail}"
+    """``url`` with its password replaced by ``***``.
+
+    Everything up to the last ``@`` counts as the password, so a password with an
+    unencoded ``/``, ``?`` or ``@`` is hidden too (at worst more is hidden).
+    """
+    return _USERINFO.sub(r"\1***@", url)
 
 
 def _split(url: str, what: str, schemes: tuple[str, ...]) -> tuple[SplitResult, dict[str, str]]:
@@ -67,9 +67,9 @@ def _split(url: str, what: str, schemes: tuple[str, ...]) -> tuple[SplitResult, 
         if not scheme.startswith("sqlite"):  # sqlite://:memory: has no port
             parts.port  # noqa: B018 - validates the port
     except ValueError:
-        port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
         raise ValueError(
-            f"The port {port!r} in {what} URL {redact(url)!r} is not a number from 0 to 65535"
+            f"The port in {what} URL {redact(url)!r} is not a number from 0 to 65535 (if the "
+            "password has / ? # or @ in it, percent-encode them)"
         ) from None
     return parts, dict(parse_qsl(parts.query, keep_blank_values=True))
 
@@ -118,7 +118,7 @@ def parse_database_url(url: str) -> dict[str, Any]:
         name = ":memory:" if parts.netloc == ":memory:" else unquote(parts.path[1:])
         if not name:
             raise ValueError(
-                f"The database URL {url!r} names no file: use sqlite:///path/db.sqlite3"
+                f"The database URL {redact(url)!r} names no file: use sqlite:///path/db.sqlite3"
             )
         return {"ENGINE": engine, "NAME": name, "OPTIONS": query}
     name = unquote(parts.path.lstrip("/"))
@@ -181,7 +181,9 @@ def cache_from_url(url: str) -> Any:
     if scheme == "file":
         _no_more(query, url, "cache", "timeout, key_prefix")
         if not parts.path:
-            raise ValueError(f"The cache URL {url!r} names no folder: use file:///path/to/dir")
+            raise ValueError(
+                f"The cache URL {redact(url)!r} names no folder: use file:///path/to/dir"
+            )
         return FileBased(unquote(parts.path), **common)
     _no_more(query, url, "cache", "none")
     return Dummy()
@@ -226,7 +228,9 @@ def mail_from_url(url: str) -> Any:
         return Console()
     if scheme == "file":
         if not parts.path:
-            raise ValueError(f"The e-mail URL {url!r} names no folder: use file:///path/to/dir")
+            raise ValueError(
+                f"The e-mail URL {redact(url)!r} names no folder: use file:///path/to/dir"
+            )
         return File(unquote(parts.path))
     return Memory()
 
