@@ -8,7 +8,7 @@ Send ``X-Tenant: <name>`` to count for another tenant: that request pushes the
 tenant's own cache (its own Redis key prefix), so tenants never see each other's
 cached counts. Backends come from the environment:
 
-    export DJNG_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test
+    export DJNG_DATABASE_URL="postgres://postgres@127.0.0.1:5432/test?conn_max_age=60"
     export DJNG_CACHE_URL=redis://127.0.0.1:6379/0?key_prefix=counter
     gunicorn --workers 4 --bind 127.0.0.1:8000 counter:application   # from examples/
 

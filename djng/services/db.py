@@ -89,7 +89,15 @@ class SQLite(Database):
     it is deleted when this object is.
     """
 
-    def __init__(self, path: str | Path, *, alias: str | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        alias: str | None = None,
+        conn_max_age: float | None = 0,
+        conn_health_checks: bool = False,
+        **options: Any,
+    ) -> None:
         self.path = str(path)
         if self.path == ":memory:":
             name = _throwaway_database(self)
@@ -99,6 +107,8 @@ class SQLite(Database):
         super().__init__(
             {"ENGINE": "django.db.backends.sqlite3", "NAME": name},
             alias=alias,
+            conn_max_age=conn_max_age,
+            conn_health_checks=conn_health_checks,
             options=options or None,
         )
 

@@ -64,13 +64,22 @@ class SMTPConnection(DjangoSMTPBackend):
         return context
 
     def open(self) -> bool | None:
+        where = f"the SMTP server {self.host}:{self.port}"
         try:
             return super().open()
+        except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError) as exc:
+            # smtplib's words for a server that hung up or never greeted us.
+            raise ConnectionError(f"djng.mail could not talk to {where}: {exc}") from exc
         except smtplib.SMTPException as exc:
-            exc.add_note(f"djng.mail: while talking to the SMTP server {self.host}:{self.port}")
+            exc.add_note(f"djng.mail: while talking to {where}")
             raise
+        except ssl.SSLCertVerificationError as exc:
+            raise ConnectionError(
+                f"djng.mail could not verify the TLS certificate of {where}: "
+                f"{exc.verify_message or exc}; for a private certificate authority pass "
+                "djng.mail.SMTP(..., ssl_cafile='ca.pem')"
+            ) from exc
         except OSError as exc:
             raise ConnectionError(
-                f"djng.mail could not reach the SMTP server {self.host}:{self.port}: "
-                f"{exc.strerror or exc}"
+                f"djng.mail could not reach {where}: {exc.strerror or exc}"
             ) from exc

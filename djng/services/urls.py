@@ -109,18 +109,27 @@ def _no_more(query: dict[str, str], url: str, what: str, known: str) -> None:
 def parse_database_url(url: str) -> dict[str, Any]:
     """One ``DATABASES`` entry from ``postgres://user:pw@host:5432/name?sslmode=require``.
 
-    Query options go to the driver (``OPTIONS``); ``sqlite:///relative.db``,
-    ``sqlite:////absolute.db`` and ``sqlite://:memory:`` name SQLite files.
+    ``conn_max_age`` (seconds) and ``conn_health_checks`` (1 or 0) are djng's
+    options; the others go to the driver (``OPTIONS``, checked for PostgreSQL).
+    ``sqlite:///relative.db``, ``sqlite:////absolute.db`` and ``sqlite://:memory:``
+    name SQLite files.
     """
     parts, query = _split(url, "database", tuple(DATABASE_ENGINES))
     engine = DATABASE_ENGINES[parts.scheme.lower()]
+    # djng's options; every other one goes to the driver.
+    connection: dict[str, Any] = {}
+    max_age = _number(query, "conn_max_age", url, "database")
+    if max_age is not None:
+        connection["CONN_MAX_AGE"] = max_age
+    if "conn_health_checks" in query:
+        connection["CONN_HEALTH_CHECKS"] = _flag(query, "conn_health_checks", url, "database")
     if engine.endswith("sqlite3"):
         name = ":memory:" if parts.netloc == ":memory:" else unquote(parts.path[1:])
         if not name:
             raise ValueError(
                 f"The database URL {redact(url)!r} names no file: use sqlite:///path/db.sqlite3"
             )
-        return {"ENGINE": engine, "NAME": name, "OPTIONS": query}
+        return {"ENGINE": engine, "NAME": name, "OPTIONS": query, **connection}
     name = unquote(parts.path.lstrip("/"))
     if not name:
         raise ValueError(
@@ -129,7 +138,10 @@ def parse_database_url(url: str) -> dict[str, Any]:
         )
     if not parts.hostname:
         raise ValueError(f"The database URL {redact(url)!r} names no host")
+    if engine.endswith("postgresql") and query:
+        _check_postgres_options(query, url)
     return {
+        **connection,
         "ENGINE": engine,
         "NAME": name,
         "USER": unquote(parts.username or ""),
@@ -140,12 +152,33 @@ def parse_database_url(url: str) -> dict[str, Any]:
     }
 
 
+def _check_postgres_options(options: dict[str, str], url: str) -> None:
+    try:
+        from psycopg.conninfo import make_conninfo
+    except ImportError:
+        raise ImportError(
+            "A postgres:// database needs psycopg: pip install 'djng[postgres]'"
+        ) from None
+    try:
+        make_conninfo("", **options)
+    except Exception as exc:
+        raise ValueError(
+            f"Bad option in database URL {redact(url)!r}: {exc} (djng's own: conn_max_age, "
+            "conn_health_checks; the rest are libpq's, such as sslmode and connect_timeout)"
+        ) from None
+
+
 def database_from_url(url: str) -> Any:
     from .db import Database, SQLite
 
     config = parse_database_url(url)
     if config["ENGINE"].endswith("sqlite3"):
-        return SQLite(config["NAME"], **config["OPTIONS"])
+        return SQLite(
+            config["NAME"],
+            conn_max_age=config.get("CONN_MAX_AGE", 0),
+            conn_health_checks=config.get("CONN_HEALTH_CHECKS", False),
+            **config["OPTIONS"],
+        )
     return Database(url)
 
 
@@ -172,6 +205,9 @@ def cache_from_url(url: str) -> Any:
     if scheme in ("redis", "rediss", "unix"):
         if scheme != "unix" and not parts.hostname:
             raise ValueError(f"The cache URL {redact(url)!r} names no Redis host")
+        known = _redis_options()
+        _no_more({k: v for k, v in query.items() if k not in known}, url, "cache",
+                 "timeout, key_prefix and redis-py's: " + ", ".join(sorted(known)))
         # The remaining query options (db=, ...) stay in the URL for redis-py.
         server = parts._replace(query="&".join(f"{k}={v}" for k, v in query.items())).geturl()
         return Redis(server, **common)
@@ -187,6 +223,20 @@ def cache_from_url(url: str) -> Any:
         return FileBased(unquote(parts.path), **common)
     _no_more(query, url, "cache", "none")
     return Dummy()
+
+
+def _redis_options() -> set[str]:
+    """The options redis-py takes in a URL's query string."""
+    import inspect
+
+    try:
+        from redis import connection
+    except ImportError:
+        raise ImportError("A redis:// cache needs redis-py: pip install 'djng[redis]'") from None
+    names = set(connection.URL_QUERY_ARGUMENT_PARSERS)
+    for cls in (connection.AbstractConnection, connection.SSLConnection):
+        names.update(inspect.signature(cls.__init__).parameters)
+    return names - {"self", "args", "kwargs", "host", "port", "path"}
 
 
 # -- mail ------------------------------------------------------------------------
