@@ -28,9 +28,10 @@ METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "QUERY"}
 )
 
-# ``^literal$`` regexes that can only ever match one exact path.
-_LITERAL_REGEX = re.compile(r"\^((?:[\w/~,;:@!&=%-]|\\[./+-])*)(?:\$|\\Z)")
-_UNESCAPE = re.compile(r"\\(.)")
+# ``^literal$`` regexes that can only ever match one exact path. The regexes
+# here are compiled when first used (by re's cache), not at import.
+_LITERAL_REGEX = r"\^((?:[\w/~,;:@!&=%-]|\\[./+-])*)(?:\$|\\Z)"
+_UNESCAPE = r"\\(.)"
 
 
 class Route:
@@ -38,7 +39,7 @@ class Route:
 
     __slots__ = (
         "source", "pattern", "reverse_pattern", "view", "views", "name", "methods", "is_mount",
-        "literal",
+        "literal", "segment",
     )
 
     def __init__(
@@ -75,6 +76,8 @@ class Route:
         except (ImproperlyConfigured, re.error) as exc:
             raise ValueError(f"{source}: {exc}") from None
         self.literal = None if is_mount else _literal(pattern)
+        #: The first path segment every path this route matches starts with, if fixed.
+        self.segment = _segment(pattern)
 
     def match(self, path: str) -> tuple[str, tuple, dict] | None:
         if self.literal is not None:
@@ -168,24 +171,48 @@ class Router:
         # Exact-path routes are found with one dict lookup; only the
         # pattern routes defined before them still need to be tried.
         self._dynamic = tuple(route for route in self.routes if route.literal is None)
+        # A pattern route whose first path segment is fixed ('users/<int:id>')
+        # can only match paths with that first segment: for each such segment,
+        # the pattern routes worth trying, in order; the rest for other paths.
+        self._wild = tuple(route for route in self._dynamic if route.segment is None)
+        by_segment: dict[str, list[Route]] = {}
+        for route in self._dynamic:
+            if route.segment is not None and route.segment not in by_segment:
+                by_segment[route.segment] = []
+        for route in self._dynamic:
+            for segment, routes in by_segment.items():
+                if route.segment is None or route.segment == segment:
+                    routes.append(route)
+        self._by_segment = {segment: tuple(routes) for segment, routes in by_segment.items()}
         self._by_literal: dict[str, tuple[Route, ...]] = {}
         for index, route in enumerate(self.routes):
             if route.literal is not None and route.literal not in self._by_literal:
-                earlier = tuple(r for r in self.routes[:index] if r.literal is None)
+                segment = route.literal.partition("/")[0]
+                earlier = tuple(
+                    r for r in self.routes[:index]
+                    if r.literal is None and (r.segment is None or r.segment == segment)
+                )
                 self._by_literal[route.literal] = (*earlier, route)
 
     def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if get_urlconf() is None:
             set_urlconf(self)
+        return self._dispatch(request, **kwargs)
+
+    def _dispatch(self, request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
+        """``__call__`` once a urlconf is set: djng.wsgi() calls it after setting
+        this Router as the urlconf, and a Router for a Router mounted in it."""
         path_info = request.path_info
         path = path_info[1:] if path_info[:1] == "/" else path_info
         method = request.method
         candidates = self._by_literal.get(path)
-        route, match, allowed = _first_match(
-            self._dynamic if candidates is None else candidates, path, method
-        )
-        if route is None and candidates is not None:
-            route, match, allowed = _first_match(self.routes, path, method)
+        if candidates is None:
+            routes = self._by_segment.get(path.partition("/")[0], self._wild)
+            route, match, allowed = _first_match(routes, path, method)
+        else:
+            route, match, allowed = _first_match(candidates, path, method)
+            if route is None:
+                route, match, allowed = _first_match(self.routes, path, method)
         if route is None:
             if allowed:
                 return _not_allowed(request, allowed)
@@ -271,7 +298,10 @@ def _call_mounted(
         meta["SCRIPT_NAME"] = saved[1].rstrip("/") + "/" + _to_wsgi(prefix)
     meta["PATH_INFO"] = _to_wsgi(inner_path)
     try:
-        return to_response(route.view(request, **kwargs), route.view)
+        view = route.view
+        if type(view) is Router:  # the urlconf is set: the outer Router saw to it
+            return view._dispatch(request, **kwargs)
+        return to_response(view(request, **kwargs), view)
     finally:
         request.path_info, meta["SCRIPT_NAME"], meta["PATH_INFO"] = saved
 
@@ -303,8 +333,26 @@ def _literal(pattern: RoutePattern | RegexPattern) -> str | None:
     if isinstance(pattern, RoutePattern):
         route = str(pattern)
         return route if "<" not in route and not pattern.converters else None
-    found = _LITERAL_REGEX.fullmatch(pattern._regex)
-    return _UNESCAPE.sub(r"\1", found.group(1)) if found else None
+    found = re.fullmatch(_LITERAL_REGEX, pattern._regex)
+    return re.sub(_UNESCAPE, r"\1", found.group(1)) if found else None
+
+
+# A literal first segment, then a slash that no quantifier makes optional
+# ('^users/', '^api\\.v1/(?P<x>..)') or mount()'s '(?=/|\\Z)'.
+_SEGMENT_REGEX = r"\^((?:[\w~,;:@!&=%-]|\\[.+-])+)(?:/(?![?*+{])|\(\?=/\|\\Z\))"
+
+
+def _segment(pattern: RoutePattern | RegexPattern) -> str | None:
+    """The fixed first segment of every path ``pattern`` matches, or None."""
+    if isinstance(pattern, RoutePattern):
+        head = str(pattern).partition("<")[0]  # literal text, escaped in the regex
+        segment, slash, _ = head.partition("/")
+        return segment if slash and segment else None
+    regex = pattern._regex
+    if not isinstance(regex, str) or "|" in regex.replace("(?=/|\\Z)", ""):
+        return None  # an alternation could match without the prefix
+    found = re.match(_SEGMENT_REGEX, regex)
+    return re.sub(_UNESCAPE, r"\1", found.group(1)) if found else None
 
 
 def _callable(view: Any, source: str) -> Callable:

@@ -14,12 +14,12 @@ from contextvars import Context, copy_context
 from typing import Any
 
 from django.core.signals import request_started
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import set_script_prefix, set_urlconf
 
 from . import conf
 from .handler import respond
-from .router import find_router
+from .router import Router, find_router
 from .services import debug as debug_service
 from .services import load_environment
 from .services.stack import in_request
@@ -27,6 +27,8 @@ from .services.stack import in_request
 __all__ = ["WSGIHandler", "serve", "wsgi"]
 
 StartResponse = Callable[..., Any]
+
+_PLAIN_ITER = HttpResponse.__iter__
 
 
 class WSGIHandler:
@@ -37,26 +39,37 @@ class WSGIHandler:
             raise TypeError(f"djng.wsgi() needs a view (request -> response), got {app!r}")
         conf.setup()
         load_environment()
+        from .services.secrets import secrets
+
+        secrets.check()  # an app that signs cookies needs a key: say so now, not mid-request
         from .request import Request  # Django's WSGI module is imported when first served
 
         self.request_class = Request
         self.app = app
         self.urlconf = find_router(app)
+        # A Router served directly skips its own "is a urlconf set?" check:
+        # get_response() sets it as the urlconf just before calling it.
+        self._view = app._dispatch if type(app) is Router else app
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         ctx = copy_context()
         response = ctx.run(self.get_response, environ)[1]
-        if not response.streaming and "Content-Length" not in response:
-            response["Content-Length"] = str(len(response.content))
-        start_response(
-            f"{response.status_code} {response.reason_phrase}",
-            [
-                *response.items(),
-                *(("Set-Cookie", cookie.OutputString()) for cookie in response.cookies.values()),
-            ],
-        )
+        headers = [*response.items()]
+        streaming = response.streaming
+        if not streaming and not response.has_header("Content-Length"):
+            # Sent, not stored on the response: the same header list, without
+            # a second pass through the response's header validation.
+            headers.append(("Content-Length", str(len(response.content))))
+        cookies = response.cookies
+        if cookies:
+            headers += [("Set-Cookie", cookie.OutputString()) for cookie in cookies.values()]
+        start_response(f"{response.status_code} {response.reason_phrase}", headers)
         if environ.get("REQUEST_METHOD") == "HEAD":
             return _Body(ctx, response, iter(()))
+        if not streaming and type(response).__iter__ is _PLAIN_ITER:
+            # The chunks are bytes already; iterating them runs no code, so the
+            # server iterates them directly and only close() needs the context.
+            return _Closing(ctx, response)
         file_wrapper = environ.get("wsgi.file_wrapper")
         if file_wrapper is not None and getattr(response, "file_to_stream", None) is not None:
             # As Django does: the server streams the file and closing it closes the response.
@@ -74,9 +87,25 @@ class WSGIHandler:
             set_script_prefix(script_name.encode("iso-8859-1").decode("utf-8", "replace"))
         request_started.send(sender=self.__class__, environ=environ)
         request = self.request_class(environ)
-        response = respond(self.app, request)
+        response = respond(self._view, request)
         response._resource_closers.append(request.close)
         return request, response
+
+
+class _Closing:
+    """A non-streaming body: its chunks as they are, close() in the request's context."""
+
+    __slots__ = ("_ctx", "_response")
+
+    def __init__(self, ctx: Context, response: HttpResponse) -> None:
+        self._ctx = ctx
+        self._response = response
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._response)
+
+    def close(self) -> None:
+        self._ctx.run(self._response.close)
 
 
 class _Body:
@@ -111,17 +140,28 @@ def serve(
     *,
     reload: bool = False,
     debug: bool = False,
+    migrate: bool = True,
 ) -> None:
     """Serve ``app`` over HTTP for development (werkzeug's threaded server).
 
     ``reload=True`` restarts the process when code changes; ``debug=True`` shows
     Django's technical 500 page for unhandled exceptions. Ctrl-C stops it.
+    ``migrate=True`` applies pending migrations and creates missing tables
+    before the first request, if the app uses a database. When the script's
+    command line names a management command (``python app.py migrate``), that
+    command runs instead of the server (see ``djng.commands``).
     """
     from werkzeug.serving import is_running_from_reloader, run_simple
 
-    handler = wsgi(app)
+    from . import commands
+
+    if commands.run_from_argv():
+        return
     if debug:
         debug_service.configure(True)
+    handler = wsgi(app)
+    if migrate and (not reload or is_running_from_reloader()):
+        commands.prepare_database()
     if not is_running_from_reloader():
         _check_port(host, port)
     try:

@@ -1,0 +1,26 @@
+"""Flask: one app per item."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from ..items import HELLO, ROUTES, TEXT
+
+
+def build() -> dict:
+    hello = Flask("bench_hello")
+    hello.add_url_rule("/", "hello", lambda: Response(HELLO, content_type=TEXT))
+
+    user = Flask("bench_json")
+    user.add_url_rule("/users/<int:id>", "user", lambda id: {"id": id, "name": f"user {id}"})
+
+    routes = Flask("bench_routes")
+    for i in range(ROUTES):
+        routes.add_url_rule(
+            f"/r{i}/<int:id>", f"r{i}",
+            lambda id, i=i: Response(f"route {i}: {id}", content_type=TEXT),
+        )
+
+    echo = Flask("bench_echo")
+    echo.add_url_rule("/echo", "echo", lambda: request.get_json(), methods=["POST"])
+    return {"hello": hello, "json": user, "routes100": routes, "post_json": echo}

@@ -1,0 +1,103 @@
+"""The work items: one request each, the same for every contender, and its check."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+HELLO = b"Hello, World!"
+TEXT = "text/plain; charset=utf-8"
+
+
+def _payload() -> bytes:
+    """A 1 KB JSON document, the same in every process."""
+    doc = {
+        "id": 1234,
+        "name": "benchmark order",
+        "paid": True,
+        "tags": ["alpha", "beta", "gamma", "delta"],
+        "items": [
+            {"sku": f"SKU-{i:04d}", "qty": i % 7 + 1, "price": round(i * 1.25, 2)}
+            for i in range(16)
+        ],
+        "note": "",
+    }
+    doc["note"] = "x" * (1024 - len(json.dumps(doc).encode()))
+    data = json.dumps(doc).encode()
+    assert len(data) == 1024, len(data)
+    return data
+
+
+PAYLOAD = _payload()
+PAYLOAD_DOC = json.loads(PAYLOAD)
+
+#: The 100-route router: routes r0/<int:id> .. r99/<int:id>; the request hits the last.
+ROUTES = 100
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    title: str
+    method: str
+    path: str
+    check: Callable[[bytes], bool]
+    body: bytes = b""
+    #: None: every contender; else the contenders that have this row.
+    only: tuple[str, ...] | None = None
+
+
+ITEMS: tuple[Item, ...] = (
+    Item("hello", "plain-text hello", "GET", "/", lambda b: b == HELLO),
+    Item(
+        "json", "JSON, path parameter /users/<int:id>", "GET", "/users/42",
+        lambda b: json.loads(b) == {"id": 42, "name": "user 42"},
+    ),
+    Item(
+        "routes100", "100 routes, hit the last", "GET", f"/r{ROUTES - 1}/7",
+        lambda b: b == f"route {ROUTES - 1}: 7".encode(),
+    ),
+    Item(
+        "post_json", "POST 1 KB JSON, parse and echo", "POST", "/echo",
+        lambda b: json.loads(b) == PAYLOAD_DOC, body=PAYLOAD,
+    ),
+    Item(
+        "hello_push", "hello + one service pushed", "GET", "/", lambda b: b == HELLO,
+        only=("djng",),
+    ),
+    Item(
+        "mounted3", "hello via 3 nested mounted routers", "GET", "/a/b/c",
+        lambda b: b == HELLO, only=("djng", "django"),
+    ),
+)
+
+BY_NAME = {item.name: item for item in ITEMS}
+
+
+def environ(item: Item) -> dict:
+    """The prebuilt WSGI environ of ``item`` (``wsgi.input`` is set per request)."""
+    env = {
+        "REQUEST_METHOD": item.method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": item.path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "localhost",
+        "HTTP_USER_AGENT": "djng-bench",
+        "HTTP_ACCEPT": "*/*",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    if item.body:
+        env["CONTENT_TYPE"] = "application/json"
+        env["CONTENT_LENGTH"] = str(len(item.body))
+    return env

@@ -1,0 +1,372 @@
+"""``python -m bench``: run every contender, print one table, save it to bench/results.md.
+
+Each contender runs in its own long-lived worker process (Django is configured
+once per process); every trial asks the workers for one timed batch each, in a
+freshly shuffled order, so drift (CPU frequency, other load) spreads over all
+contenders alike. Ratios are to Django's own handler in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .contenders import BASELINE, CONTENDERS, available
+from .items import BY_NAME
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results.md"
+_clock = "cpu"
+
+
+def child_env() -> dict[str, str]:
+    """The environment for child interpreters: the repo importable, bytecode caching on.
+
+    PYTHONDONTWRITEBYTECODE would make every fresh interpreter compile its imports
+    again, inflating import times several-fold; it is removed here.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["BENCH_CLOCK"] = _clock  # how the workers time their batches
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+class WorkerProcess:
+    """The parent's handle on one ``python -m bench.worker NAME`` process."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.worker", name],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=child_env(),
+        )
+        hello = self._read()
+        self.items: list[str] = hello["items"]
+        self.problems: dict[str, str] = {k: v for k, v in hello["problems"].items() if v}
+
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"bench worker {self.name!r} died (see its stderr above)")
+        return json.loads(line)
+
+    def ask(self, **cmd) -> dict:
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return self._read()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.write('{"cmd": "quit"}\n')
+                self.proc.stdin.close()
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+
+
+def run_inprocess(
+    names: list[str], items: list[str], trials: int, seconds: float, log=print
+) -> dict[tuple[str, str], list[float]]:
+    """Requests/second of each (contender, item): one figure per trial."""
+    workers: dict[str, WorkerProcess] = {}
+    try:
+        for name in names:
+            workers[name] = WorkerProcess(name)
+            for item, problem in workers[name].problems.items():
+                raise RuntimeError(f"{name} answers {item} wrongly: {problem}")
+        pairs = [(n, i) for i in items for n in names if i in workers[n].items]
+        batch = {}
+        for name, item in pairs:  # calibration doubles as warm-up
+            batch[name, item] = workers[name].ask(cmd="calibrate", item=item, seconds=seconds)["n"]
+        rps: dict[tuple[str, str], list[float]] = {pair: [] for pair in pairs}
+        for trial in range(trials):
+            order = list(pairs)
+            random.shuffle(order)
+            for name, item in order:
+                n = batch[name, item]
+                elapsed = workers[name].ask(cmd="run", item=item, n=n)["seconds"]
+                rps[name, item].append(n / elapsed)
+            log(f"  trial {trial + 1}/{trials} done", file=sys.stderr)
+        return rps
+    finally:
+        for worker in workers.values():
+            worker.close()
+
+
+def run_rss(names: list[str], requests: int) -> dict[str, int]:
+    """Resident memory (KiB) of a fresh worker after ``requests`` hello requests."""
+    result = {}
+    for name in names:
+        worker = WorkerProcess(name)
+        try:
+            result[name] = worker.ask(cmd="rss", item="hello", n=requests)["rss_kib"]
+        finally:
+            worker.close()
+    return result
+
+
+# -- formatting ------------------------------------------------------------------
+
+
+def fmt_rate(value: float) -> str:
+    if value >= 1e6:
+        return f"{value / 1e6:.2f}M"
+    if value >= 1e3:
+        return f"{value / 1e3:.1f}k"
+    return f"{value:.0f}"
+
+
+def summary(rps: dict, name: str, item: str) -> tuple[float, float, float] | None:
+    runs = rps.get((name, item))
+    if not runs:
+        return None
+    return statistics.median(runs), min(runs), max(runs)
+
+
+def inprocess_table(rps: dict, names: list[str], items: list[str]) -> str:
+    header = ["work item", *(CONTENDERS[n].label for n in names)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for item in items:
+        base = summary(rps, BASELINE, item)
+        cells = [BY_NAME[item].title + f" (`{item}`)"]
+        for name in names:
+            s = summary(rps, name, item)
+            if s is None:
+                cells.append("—")
+                continue
+            cell = f"{fmt_rate(s[0])} ({fmt_rate(s[1])}–{fmt_rate(s[2])})"
+            if base is not None:
+                cell += f" **{s[0] / base[0]:.2f}×**"
+            cells.append(cell)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def ratio(rps: dict, a: tuple[str, str], b: tuple[str, str]) -> float | None:
+    sa, sb = summary(rps, *a), summary(rps, *b)
+    return None if sa is None or sb is None else sa[0] / sb[0]
+
+
+def targets(rps: dict, micro: dict) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, met) for each of issue 4's targets that this run measured."""
+    rows: list[tuple[str, str, bool | None]] = []
+
+    def add(label: str, value: float | None, limit: float, higher: bool, unit: str = "×"):
+        if value is None:
+            return
+        met = value >= limit if higher else value <= limit
+        rows.append((label, f"{value:.2f}{unit}" if unit == "×" else f"{value:.0f} {unit}", met))
+
+    add("hello: djng ≥ 2.0× Django handler", ratio(rps, ("djng", "hello"), ("django", "hello")),
+        2.0, True)
+    add("hello: djng ≥ 1.8× Flask", ratio(rps, ("djng", "hello"), ("flask", "hello")), 1.8, True)
+    add("JSON + path parameter: djng ≥ 1.8× Django",
+        ratio(rps, ("djng", "json"), ("django", "json")), 1.8, True)
+    add("100 routes: djng ≥ 1.8× Django",
+        ratio(rps, ("djng", "routes100"), ("django", "routes100")), 1.8, True)
+    add("hello + pushed service ≥ 0.9× djng hello",
+        ratio(rps, ("djng", "hello_push"), ("djng", "hello")), 0.9, True)
+    add("`S.current()` ≤ 300 ns", micro.get("current_ns"), 300, False, "ns")
+    imports = micro.get("import_ms") or {}
+    if "djng" in imports and "flask" in imports:
+        add("`import djng` ≤ 1.2× `import flask`", imports["djng"] / imports["flask"], 1.2, False)
+    return rows
+
+
+def micro_lines(micro: dict, rss: dict) -> list[str]:
+    lines = []
+    if "current_ns" in micro:
+        lines.append(
+            f"- `djng.cache.current()`: {micro['current_ns']:.0f} ns with an empty stack, "
+            f"{micro['current_pushed_ns']:.0f} ns with one pushed backend"
+        )
+        lines.append(
+            f"- per request: context copy + run {micro['context_ns']:.0f} ns; "
+            f"one push {micro['push_ns']:.0f} ns"
+        )
+    imports = micro.get("import_ms")
+    if imports:
+        parts = ", ".join(f"`import {m}` {v:.1f} ms" for m, v in imports.items())
+        lines.append(
+            f"- import time (CPU time, median of {micro['import_runs']} fresh interpreters, "
+            f"bytecode cached): {parts}"
+        )
+    if rss:
+        parts = ", ".join(f"{CONTENDERS[n].label} {v / 1024:.1f} MiB" for n, v in rss.items())
+        lines.append(f"- resident memory after {micro['rss_requests']:,} hello requests: {parts}")
+    return lines
+
+
+# -- the run -----------------------------------------------------------------------
+
+
+def machine_lines() -> list[str]:
+    import platform
+    from importlib import metadata
+
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    versions = []
+    for dist in ("djng", "Django", "Flask", "Werkzeug", "falcon", "bottle", "gunicorn"):
+        try:
+            versions.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            pass
+    try:
+        commit = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+            text=True, check=False,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return [
+        f"- date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}"
+        + (f", commit {commit}" if commit else ""),
+        f"- machine: {cpu}, {os.cpu_count()} CPUs, {platform.platform()}",
+        f"- Python {platform.python_version()} ({platform.python_implementation()})",
+        "- " + ", ".join(versions),
+    ]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Benchmark djng against Django, Flask, Falcon, Bottle and bare WSGI.",
+    )
+    parser.add_argument("--only", help="comma-separated contenders (default: all installed): "
+                        + ", ".join(CONTENDERS))
+    parser.add_argument("--items", help="comma-separated work items (default: all): "
+                        + ", ".join(BY_NAME))
+    parser.add_argument("--trials", type=int, default=7, help="trials (default 7)")
+    parser.add_argument("--seconds", type=float, default=0.25,
+                        help="length of one timed batch (default 0.25 s)")
+    parser.add_argument("--wall", action="store_true",
+                        help="time batches by wall clock instead of the worker's CPU time")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny counts, to check that the harness works (figures meaningless)")
+    parser.add_argument("--no-micro", action="store_true", help="skip the micro figures")
+    parser.add_argument("--server", action="store_true",
+                        help="also run each contender under gunicorn and load it over loopback")
+    parser.add_argument("--server-seconds", type=int, default=3,
+                        help="load duration per contender and item in server mode (default 3 s)")
+    parser.add_argument("--server-connections", type=int, default=2,
+                        help="concurrent client connections in server mode (default 2)")
+    parser.add_argument("--output", default=str(RESULTS),
+                        help="results file, newest run first (default bench/results.md)")
+    parser.add_argument("--no-save", action="store_true", help="do not write the results file")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    global _clock
+    _clock = "wall" if args.wall else "cpu"
+    args.server_seconds = max(1, round(args.server_seconds))  # wrk takes whole seconds
+    if args.quick:
+        args.trials, args.seconds, args.server_seconds = 2, 0.01, 1
+    names = [n.strip() for n in args.only.split(",")] if args.only else list(CONTENDERS)
+    items = [i.strip() for i in args.items.split(",")] if args.items else list(BY_NAME)
+    for name in names:
+        if name not in CONTENDERS:
+            raise SystemExit(f"unknown contender {name!r}; choose from {', '.join(CONTENDERS)}")
+    for item in items:
+        if item not in BY_NAME:
+            raise SystemExit(f"unknown item {item!r}; choose from {', '.join(BY_NAME)}")
+    missing = [n for n in names if not available(n)]
+    names = [n for n in names if n not in missing]
+    if missing:
+        print(f"not installed, skipped: {', '.join(missing)} "
+              "(pip install -e '.[bench]')", file=sys.stderr)
+
+    print(f"in-process: {len(names)} contenders, {args.trials} trials of "
+          f"~{args.seconds} s batches", file=sys.stderr)
+    rps = run_inprocess(names, items, args.trials, args.seconds)
+
+    micro: dict = {}
+    rss: dict = {}
+    if not args.no_micro:
+        from . import micro as micro_mod
+
+        print("micro figures", file=sys.stderr)
+        micro = micro_mod.measure(
+            quick=args.quick,
+            modules=[m for m in ("djng", "flask", "django", "django.http") if _has(m)],
+            env=child_env(),
+        )
+        micro["rss_requests"] = 200 if args.quick else 10_000
+        rss = run_rss(names, micro["rss_requests"])
+
+    server_table = None
+    if args.server:
+        from . import server
+
+        server_table = server.run(
+            names, [i for i in items if BY_NAME[i].only is None], args.server_seconds,
+            env=child_env(), connections=args.server_connections,
+        )
+
+    clock = "wall-clock" if args.wall else "worker CPU"
+    out = [f"## In-process requests/second ({clock} time, {args.trials} trials): "
+           "median (min–max), ratio to Django's handler", "",
+           inprocess_table(rps, names, items), ""]
+    rows = targets(rps, micro)
+    if rows:
+        out += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
+        out += [f"| {t} | {v} | {'yes' if m else 'NO'} |" for t, v, m in rows]
+        out.append("")
+    lines = micro_lines(micro, rss)
+    if lines:
+        out += ["## Micro figures", "", *lines, ""]
+    if server_table:
+        out += [f"## Server mode: gunicorn, 1 sync worker, {args.server_seconds:g} s per row",
+                "", server_table, ""]
+    report = "\n".join(out)
+    print(report)
+    if not args.no_save:
+        save(Path(args.output), report, argv)
+    return 0
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ImportError:  # a dotted name whose package is missing
+        return False
+
+
+def save(path: Path, report: str, argv: list[str] | None) -> None:
+    """Put this run at the top of the results file, keeping earlier runs below it."""
+    command = " ".join(["python -m bench", *(sys.argv[1:] if argv is None else argv)])
+    section = "\n".join([
+        f"## Run of {time.strftime('%Y-%m-%d %H:%M')}", "",
+        f"Command: `{command}`", "", *machine_lines(), "",
+        report.replace("## ", "### "), "",
+    ])
+    earlier = ""
+    if path.exists():
+        text = path.read_text()
+        start = text.find("\n## Run of ")
+        earlier = text[start + 1:] if start >= 0 else ""
+    intro = ("# djng benchmark results\n\nWritten by `python -m bench`, newest run first. "
+             "Compare ratios within one run; absolute figures drift between machines and "
+             "runs.\n\n")
+    path.write_text(intro + section + ("\n" + earlier if earlier else ""))

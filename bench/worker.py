@@ -1,0 +1,148 @@
+"""A long-lived process for one contender: ``python -m bench.worker NAME``.
+
+It builds the contender's apps, checks each answers its item correctly, then
+answers JSON-line commands on stdin (results on the original stdout; anything
+the frameworks print goes to stderr):
+
+- ``{"cmd": "calibrate", "item": I, "seconds": S}`` -> ``{"n": N}`` requests per batch
+- ``{"cmd": "run", "item": I, "n": N}`` -> ``{"seconds": T}`` for N requests
+- ``{"cmd": "rss", "item": I, "n": N}`` -> ``{"rss_kib": K}`` after N requests
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import io
+import json
+import os
+import sys
+import time
+
+from .contenders import CONTENDERS
+from .items import BY_NAME, environ
+
+
+def _write(*args, **kwargs):
+    pass
+
+
+def start_response(status, headers, exc_info=None):
+    return _write
+
+
+#: The clock batches are timed with: this process's CPU time, so that other
+#: processes sharing the machine do not count (``BENCH_CLOCK=wall`` for wall time).
+CLOCK = time.perf_counter if os.environ.get("BENCH_CLOCK") == "wall" else time.process_time
+
+
+def run_batch(app, env: dict, body: bytes, n: int) -> float:
+    """Call ``app`` ``n`` times, each with a fresh copy of ``env`` and of its body."""
+    BytesIO = io.BytesIO
+    sr = start_response
+    perf_counter = CLOCK
+    start = perf_counter()
+    for _ in range(n):
+        e = env.copy()
+        e["wsgi.input"] = BytesIO(body)
+        result = app(e, sr)
+        for _chunk in result:
+            pass
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return perf_counter() - start
+
+
+def call_once(app, env: dict, body: bytes) -> tuple[str, bytes]:
+    seen = []
+
+    def capture(status, headers, exc_info=None):
+        seen.append(status)
+        return _write
+
+    e = env.copy()
+    e["wsgi.input"] = io.BytesIO(body)
+    result = app(e, capture)
+    try:
+        content = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return seen[0], content
+
+
+class Worker:
+    def __init__(self, name: str) -> None:
+        module = importlib.import_module(f".contenders.{CONTENDERS[name].module}", __package__)
+        self.apps = module.build()
+        self.activate = getattr(module, "activate", None)
+        self.envs = {item: environ(BY_NAME[item]) for item in self.apps}
+
+    def _select(self, item: str):
+        if self.activate is not None:
+            self.activate(item)
+        return self.apps[item], self.envs[item], BY_NAME[item].body
+
+    def check(self) -> dict[str, str]:
+        """Each item's problem, if its answer is wrong ('' when right)."""
+        problems = {}
+        for item in self.apps:
+            app, env, body = self._select(item)
+            try:
+                status, content = call_once(app, env, body)
+                ok = status.startswith("200") and BY_NAME[item].check(content)
+                problems[item] = "" if ok else f"{status}: {content[:200]!r}"
+            except Exception as exc:  # report, do not crash the run
+                problems[item] = f"{type(exc).__name__}: {exc}"
+        return problems
+
+    def calibrate(self, item: str, seconds: float) -> int:
+        app, env, body = self._select(item)
+        n = 1
+        while True:
+            elapsed = run_batch(app, env, body, n)
+            if elapsed >= min(seconds, 0.05) or n >= 1 << 24:
+                return max(1, round(n * seconds / elapsed))
+            n *= 2
+
+    def run(self, item: str, n: int) -> float:
+        app, env, body = self._select(item)
+        gc.collect()
+        return run_batch(app, env, body, n)
+
+    def rss(self, item: str, n: int) -> int:
+        app, env, body = self._select(item)
+        run_batch(app, env, body, n)
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+
+def main() -> None:
+    out = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)  # whatever a framework prints must not reach the protocol stream
+    sys.stdout = sys.stderr
+    worker = Worker(sys.argv[1])
+    out.write(json.dumps({"items": list(worker.apps), "problems": worker.check()}) + "\n")
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        op = cmd["cmd"]
+        if op == "calibrate":
+            reply = {"n": worker.calibrate(cmd["item"], cmd["seconds"])}
+        elif op == "run":
+            reply = {"seconds": worker.run(cmd["item"], cmd["n"])}
+        elif op == "rss":
+            reply = {"rss_kib": worker.rss(cmd["item"], cmd["n"])}
+        elif op == "quit":
+            break
+        else:
+            reply = {"error": f"unknown command {op!r}"}
+        out.write(json.dumps(reply) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""The per-request fast paths answer exactly as the plain ones would.
+
+- A Router tries only the routes whose fixed first path segment can match, so
+  its choice must equal a linear scan over every route in order.
+- djng.wsgi() hands a plain response's chunks to the server as they are; the
+  response is still closed in the request's context, and anything else is
+  iterated in it.
+- A Router served directly (or mounted in a Router) skips the "is a urlconf
+  set?" check; reverse() must still see it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+
+import pytest
+from django.core.signals import request_finished
+from django.http import HttpResponse
+from django.urls import get_urlconf
+from werkzeug.test import EnvironBuilder
+
+import djng
+from djng.testing import Client
+
+
+def named(name):
+    def view(request, *args, **kwargs):
+        return {"view": name, "args": list(args), "kwargs": {k: str(v) for k, v in kwargs.items()}}
+
+    view.__name__ = name
+    return view
+
+
+ROUTES = [
+    djng.path("users/<int:id>", named("user"), methods=["GET"]),
+    djng.path("users/<int:id>", named("user-post"), methods=["POST"]),
+    djng.path("users/me", named("me")),
+    djng.path("<slug:any>/x", named("any-x")),
+    djng.re_path(r"^users/(?P<name>[a-z]+)$", named("user-name")),
+    djng.re_path(r"^us\.ers/(\d+)$", named("dotted")),
+    djng.re_path(r"^files/?(?P<rest>.*)$", named("files-optional-slash")),
+    djng.re_path(r"^api/v1/(?P<x>\d+)$|^legacy$", named("alternation")),
+    djng.path("files/<path:p>", named("files-path")),
+    djng.path("users<int:id>", named("users-glued")),
+    djng.mount("mounted", djng.Router(djng.path("<int:n>", named("inner")))),
+    djng.mount("api/v2", djng.Router(djng.path("ping", named("ping")))),
+    djng.path("", named("root")),
+    djng.re_path(r"^(?P<first>[^/]+)/(?P<second>[^/]+)$", named("two-segments")),
+]
+
+PATHS = [
+    "/", "/users/1", "/users/me", "/users/bob", "/users", "/users1", "/users42", "/us.ers/7",
+    "/usXers/7", "/files", "/filesabc", "/files/a/b", "/api/v1/3", "/legacy", "/api/v2/ping",
+    "/mounted/5", "/mounted", "/mountedX/5", "/users/x", "/foo/x", "/foo/bar", "/a/b/c",
+    "/nothing", "/users/1/extra",
+]
+
+
+def reference(routes, path, method):
+    """What a linear scan over every route, in order, picks (the pre-index semantics)."""
+    path = path[1:] if path.startswith("/") else path
+    allowed = set()
+    for route in routes:
+        if route.match(path) is None:
+            continue
+        if route.methods is None or method in route.methods:
+            return route.view.__name__ if not route.is_mount else "mounted", None
+        allowed |= route.methods
+    return None, allowed
+
+
+@pytest.mark.parametrize("order", range(4))
+def test_router_index_picks_what_a_linear_scan_picks(order):
+    routes = list(ROUTES)
+    if order:
+        # Other definition orders too: precedence must follow the order given.
+        random.Random(order).shuffle(routes)
+    router = djng.Router(*routes)
+    client = Client(router, headers={"Accept": "application/json"})
+    for path, method in itertools.product(PATHS, ["GET", "POST"]):
+        response = client.request(method, path)
+        picked, allowed = reference(routes, path, method)
+        if picked is None and allowed:
+            assert response.status_code == 405, (path, method)
+            assert {m.strip() for m in response["Allow"].split(",")} == allowed | {"OPTIONS"}
+        elif picked is None:
+            assert response.status_code == 404, (path, method, response.content)
+        elif picked != "mounted":
+            assert response.status_code == 200, (path, method, response.content)
+            assert response.json()["view"] == picked, (path, method)
+
+
+def test_router_index_keys_only_fixed_first_segments():
+    segments = {route.source: route.segment for route in ROUTES}
+    assert segments["djng.path('users/<int:id>')"] == "users"
+    assert segments["djng.path('<slug:any>/x')"] is None
+    assert segments["djng.path('users<int:id>')"] is None
+    assert segments["route '^us\\\\.ers/(\\\\d+)$'"] == "us.ers"
+    assert segments["route '^files/?(?P<rest>.*)$'"] is None  # the slash is optional
+    assert segments["route '^api/v1/(?P<x>\\\\d+)$|^legacy$'"] is None  # an alternation
+    assert segments["djng.mount('mounted')"] == "mounted"
+    assert segments["djng.mount('api/v2')"] == "api"
+
+
+def call_wsgi(app, path="/", method="GET"):
+    environ = EnvironBuilder(path=path, method=method).get_environ()
+    seen = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"], seen["headers"] = status, headers
+
+    body = djng.wsgi(app)(environ, start_response)
+    return seen, body
+
+
+def test_a_plain_body_is_closed_in_the_requests_context():
+    backend = djng.cache.LocMem("fast-paths")
+    during_close = []
+
+    def view(request):
+        djng.cache.push(backend)
+        return HttpResponse(b"chunk")
+
+    def receiver(sender, **kwargs):
+        during_close.append(djng.cache.current())
+
+    request_finished.connect(receiver)
+    try:
+        seen, body = call_wsgi(djng.Router(djng.path("", view)))
+        assert b"".join(body) == b"chunk"
+        assert during_close == []
+        body.close()
+    finally:
+        request_finished.disconnect(receiver)
+    assert during_close == [backend]
+    assert ("Content-Length", "5") in seen["headers"]
+
+
+def test_a_response_with_its_own_iterator_is_iterated_in_the_requests_context():
+    backend = djng.cache.LocMem("fast-paths-iter")
+    seen_by_iter = []
+
+    class Custom(HttpResponse):
+        def __iter__(self):  # a generator: its steps run as the server iterates
+            seen_by_iter.append(djng.cache.current())
+            yield from super().__iter__()
+
+    def view(request):
+        djng.cache.push(backend)
+        return Custom(b"custom")
+
+    _, body = call_wsgi(djng.Router(djng.path("", view)))
+    try:
+        assert b"".join(body) == b"custom"
+    finally:
+        body.close()
+    assert seen_by_iter == [backend]
+
+
+def test_head_sends_headers_and_no_body():
+    seen, body = call_wsgi(djng.Router(djng.path("", lambda request: "hello")), method="HEAD")
+    try:
+        assert list(body) == []
+    finally:
+        body.close()
+    assert ("Content-Length", "5") in seen["headers"]
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+def test_a_router_served_directly_or_wrapped_is_the_urlconf(wrap):
+    def view(request):
+        return {"urlconf": get_urlconf() is inner, "url": djng.reverse("here")}
+
+    inner = djng.Router(djng.path("here", view, name="here"))
+    app = inner
+    if wrap:
+
+        def app(request):
+            return inner(request)
+
+        app.__wrapped__ = inner
+    seen, body = call_wsgi(app, "/here")
+    try:
+        assert json.loads(b"".join(body)) == {"urlconf": True, "url": "/here"}
+    finally:
+        body.close()
+
+
+def test_mounted_routers_reverse_through_the_outer_router():
+    def view(request):
+        return {"url": djng.reverse("leaf"), "outer": get_urlconf() is outer}
+
+    leaf = djng.Router(djng.path("c", view, name="leaf"))
+    outer = djng.Router(djng.mount("a", djng.Router(djng.mount("b", leaf))))
+    response = Client(outer).get("/a/b/c")
+    assert response.json() == {"url": "/a/b/c", "outer": True}
+
+
+def test_a_router_subclass_is_called_through_its_own_call():
+    class Tagging(djng.Router):
+        def __call__(self, request, *args, **kwargs):
+            response = super().__call__(request, *args, **kwargs)
+            response["X-Tagged"] = "yes"
+            return response
+
+    inner = Tagging(djng.path("x", lambda request: "inner"))
+    for app, path in ((inner, "/x"), (djng.Router(djng.mount("m", inner)), "/m/x")):
+        seen, body = call_wsgi(app, path)
+        try:
+            assert b"".join(body) == b"inner"
+        finally:
+            body.close()
+        assert ("X-Tagged", "yes") in seen["headers"]
