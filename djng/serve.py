@@ -13,11 +13,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextvars import Context, copy_context
 from typing import Any
 
-from django.core.signals import request_started
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import set_script_prefix, set_urlconf
 
-from . import conf
+from . import conf, housekeeping
 from .handler import respond
 from .router import Router, find_router
 from .services import debug as debug_service
@@ -38,6 +37,8 @@ class WSGIHandler:
         if not callable(app):
             raise TypeError(f"djng.wsgi() needs a view (request -> response), got {app!r}")
         conf.setup()
+        if conf.owns_settings:
+            housekeeping.install()
         load_environment()
         from .services.secrets import secrets
 
@@ -85,7 +86,7 @@ class WSGIHandler:
         script_name = environ.get("SCRIPT_NAME")
         if script_name:
             set_script_prefix(script_name.encode("iso-8859-1").decode("utf-8", "replace"))
-        request_started.send(sender=self.__class__, environ=environ)
+        housekeeping.send_request_started(self.__class__, environ)
         request = self.request_class(environ)
         response = respond(self._view, request)
         response._resource_closers.append(request.close)

@@ -16,6 +16,7 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 
+from ..housekeeping import cache_handle_opened
 from .proxy import ContextProxy
 from .stack import Service
 from .urls import cache_from_url, from_environment, redact
@@ -148,6 +149,18 @@ class ContextCache(ContextProxy):
 
     def __init__(self, location: Any = None, params: Any = None) -> None:
         super().__init__()
+        # Django opens one per context that uses the cache; close_caches then has work.
+        cache_handle_opened.set(True)
+        self.__dict__["_served"] = set()  # LazyObject would forward a plain setattr
 
     def _target(self) -> BaseCache:
-        return cache.current()
+        backend = cache.current()
+        self._served.add(backend)
+        return backend
+
+    def close(self, **kwargs: Any) -> None:
+        """Close every backend this handle served (Django calls it at request end,
+        when a scope such as reconfigure() may no longer be in effect)."""
+        served, self.__dict__["_served"] = self._served, set()
+        for backend in served:
+            backend.close(**kwargs)

@@ -1,0 +1,103 @@
+"""Django's per-request housekeeping, skipped where it provably has nothing to do.
+
+Django connects ``reset_queries`` and ``close_old_connections`` to
+``request_started``, and ``close_old_connections`` and ``close_caches`` to
+``request_finished``. Each walks Django's connection handlers on every request,
+which costs a hello-world request more than all of djng's own work. djng
+replaces them with the same functions behind a cheap guard:
+
+- the database ones run only in a thread that has opened a database connection
+  (``connection_created`` fired there); before that they have nothing to reset
+  or close;
+- ``close_caches`` runs only in a request whose context opened a cache handle
+  (djng's ``ContextCache`` is the only cache Django is configured with);
+- ``reset_urlconf`` does not run inside a djng request, whose context (and the
+  urlconf set in it) is discarded when the request ends.
+
+``request_finished`` is always sent; ``request_started`` is not sent when its
+only receivers are the guarded ones and they would all return at once. Any
+receiver you connect makes it sent again, so yours always run.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextvars import ContextVar
+from typing import Any
+
+from django.core import signals
+from django.core.cache import close_caches
+from django.db import close_old_connections, connections, reset_queries
+from django.db.backends.signals import connection_created
+
+from .services.stack import in_request
+
+__all__ = ["cache_handle_opened", "install", "send_request_started"]
+
+_thread = threading.local()
+
+#: Set by ``ContextCache`` when Django opens a cache handle in this context.
+cache_handle_opened: ContextVar[bool] = ContextVar("djng.cache_handle_opened", default=False)
+
+_installed = False
+
+
+def _note_connection(sender: Any, connection: Any, **kwargs: Any) -> None:
+    _thread.connected = True
+
+
+def reset_queries_if_connected(**kwargs: Any) -> None:
+    if getattr(_thread, "connected", False):
+        reset_queries(**kwargs)
+
+
+def close_old_connections_if_connected(**kwargs: Any) -> None:
+    if getattr(_thread, "connected", False):
+        close_old_connections(**kwargs)
+
+
+def close_caches_if_opened(**kwargs: Any) -> None:
+    if cache_handle_opened.get():
+        close_caches(**kwargs)
+
+
+def reset_urlconf_outside_djng(**kwargs: Any) -> None:
+    if not in_request.get():
+        from django.urls import set_urlconf
+
+        set_urlconf(None)
+
+
+_quiet_started: list = []
+
+
+def send_request_started(sender: Any, environ: dict) -> None:
+    """Send ``request_started``, unless every receiver would return at once."""
+    if getattr(_thread, "connected", False) or signals.request_started.receivers != _quiet_started:
+        signals.request_started.send(sender=sender, environ=environ)
+
+
+def install() -> None:
+    """Swap Django's receivers for the guarded ones (once; only when djng configured Django)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    connection_created.connect(_note_connection, weak=False)
+    if connections.all(initialized_only=True):  # opened before djng was imported
+        _thread.connected = True
+    swaps = (
+        (signals.request_started, reset_queries, reset_queries_if_connected),
+        (signals.request_started, close_old_connections, close_old_connections_if_connected),
+        (signals.request_finished, close_old_connections, close_old_connections_if_connected),
+        (signals.request_finished, close_caches, close_caches_if_opened),
+    )
+    from django.core.handlers.base import reset_urlconf
+
+    swaps += ((signals.request_finished, reset_urlconf, reset_urlconf_outside_djng),)
+    for signal, django_receiver, guarded in swaps:
+        if signal.disconnect(django_receiver):
+            signal.connect(guarded, weak=False)
+    guarded_started = {reset_queries_if_connected, close_old_connections_if_connected}
+    if {receiver for _, receiver, *_ in signals.request_started.receivers} <= guarded_started:
+        _quiet_started[:] = signals.request_started.receivers
