@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,7 +19,7 @@ from .services import cache, db, mail, storage
 
 __all__ = ["health"]
 
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
+_PASSWORD_IN_URL = r"(://[^:/@\s]*:)[^@\s]*@"  # re caches it compiled on first use
 
 
 def check_db() -> None:
@@ -37,6 +36,8 @@ def check_cache() -> None:
     backend = cache.current()
     if isinstance(backend, DummyCache):
         return  # stores nothing by design; nothing to reach
+    import uuid
+
     key = f"djng:health:{uuid.uuid4().hex}"
     backend.set(key, "ok", 30)
     try:
@@ -118,4 +119,4 @@ def _named(check: Any) -> tuple[str, Callable]:
 
 
 def _describe(exc: Exception) -> str:
-    return _PASSWORD_IN_URL.sub(r"\1***@", f"{type(exc).__name__}: {exc}")[:500]
+    return re.sub(_PASSWORD_IN_URL, r"\1***@", f"{type(exc).__name__}: {exc}")[:500]

@@ -38,7 +38,7 @@ CACHE_SCHEMES = ("redis", "rediss", "unix", "locmem", "file", "dummy")
 MAIL_SCHEMES = ("smtp", "smtps", "console", "file", "memory")
 
 
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:).*@", re.DOTALL)
+_USERINFO = r"(?s)^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:).*@"  # compiled on first use
 
 
 def redact(url: str) -> str:
@@ -47,7 +47,7 @@ def redact(url: str) -> str:
     Everything up to the last ``@`` counts as the password, so a password with an
     unencoded ``/``, ``?`` or ``@`` is hidden too (at worst more is hidden).
     """
-    return _USERINFO.sub(r"\1***@", url)
+    return re.sub(_USERINFO, r"\1***@", url)
 
 
 def _split(url: str, what: str, schemes: tuple[str, ...]) -> tuple[SplitResult, dict[str, str]]:
