@@ -8,6 +8,12 @@ from . import conf
 
 conf.configure()
 
+from django import forms  # noqa: E402
+
+from . import messages  # noqa: E402
+from .admin import admin  # noqa: E402
+from .auth import auth, login_required  # noqa: E402
+from .csrf import csrf_exempt  # noqa: E402
 from .health import health  # noqa: E402
 from .middleware import gzip, middleware  # noqa: E402
 from .mounting import from_wsgi  # noqa: E402
@@ -30,9 +36,12 @@ from .services import (  # noqa: E402
     errors,
     mail,
     reconfigure,
+    secrets,
     storage,
     templates,
 )
+from .sessions import sessions  # noqa: E402
+from .static import static  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -48,27 +57,41 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(".testing", __name__)
+    if name in ("Model", "models"):
+        # Defining a model needs Django's app registry, populated on first use.
+        import importlib
+
+        models = importlib.import_module(".models", __name__)
+        return models if name == "models" else models.Model
     raise AttributeError(f"module 'djng' has no attribute {name!r}")
 
 __all__ = [
     "FileResponse",
     "Http404",
     "JsonResponse",
+    "Model",
     "Request",
     "Response",
     "Route",
     "Router",
     "StreamingResponse",
     "TemplateResponse",
+    "admin",
+    "auth",
     "cache",
+    "csrf_exempt",
     "db",
     "debug",
     "errors",
+    "forms",
     "from_wsgi",
     "gzip",
     "health",
+    "login_required",
     "mail",
+    "messages",
     "middleware",
+    "models",
     "mount",
     "path",
     "re_path",
@@ -76,7 +99,10 @@ __all__ = [
     "redirect",
     "render",
     "reverse",
+    "secrets",
     "serve",
+    "sessions",
+    "static",
     "storage",
     "templates",
     "testing",

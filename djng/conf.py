@@ -21,6 +21,20 @@ import warnings
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.functional import lazy
+
+
+def _secret_key() -> str:
+    from .services.secrets import secrets
+
+    return secrets.current().value
+
+
+def _secret_key_fallbacks() -> list[str]:
+    from .services.secrets import secrets
+
+    return list(secrets.current().fallbacks)
+
 
 #: For each service, the Django settings that make Django's helpers follow it:
 #: each points at a delegating backend that forwards to the service in effect.
@@ -40,13 +54,36 @@ DELEGATES: dict[str, dict[str, object]] = {
     "db": {"DATABASE_ROUTERS": ["djng.services.db.ContextRouter"]},
 }
 
+#: Django's apps behind djng's batteries (models, auth, sessions, messages, admin),
+#: installed by :func:`install_batteries` when an app first uses one of them, so
+#: that an app that does not pays nothing (not even importing their models).
+#: The admin's app config is the one without autodiscovery: djng.admin() builds its site.
+BATTERIES = (
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin.apps.SimpleAdminConfig",
+)
+
 BASE_SETTINGS: dict[str, object] = {
     "DEBUG": False,
     # Host validation is a deployment concern; djng apps are often mounted
     # behind a proxy that already checks it. Django's get_host() needs a value.
     "ALLOWED_HOSTS": ["*"],
     "ROOT_URLCONF": "djng.urls",
+    # Django's batteries (BATTERIES) join them when an app first uses one.
     "INSTALLED_APPS": ["django.contrib.staticfiles"],
+    # Lazy: each use resolves the key in effect in djng.secrets.
+    "SECRET_KEY": lazy(_secret_key, str)(),
+    "SECRET_KEY_FALLBACKS": lazy(_secret_key_fallbacks, list)(),
+    "CSRF_FAILURE_VIEW": "djng.csrf.failure",
+    # The admin's system checks look for its middleware in MIDDLEWARE and its context
+    # processors in TEMPLATES; djng.admin() brings both along for its own requests.
+    "SILENCED_SYSTEM_CHECKS": [
+        "admin.E402", "admin.E403", "admin.E404", "admin.E408", "admin.E409", "admin.E410",
+        "admin.W411",
+    ],
     "MIDDLEWARE": [],
     # 'default' mirrors the process default of djng.db once it is first used
     # (djng.services.db fills it in), so code that uses django.db.connection
@@ -154,3 +191,60 @@ def setup() -> None:
         if not apps.ready:
             django.setup(set_prefix=False)
         _ready = True
+
+
+_batteries_lock = threading.Lock()
+_batteries = False
+
+
+def install_batteries() -> None:
+    """Install Django's apps behind djng's batteries (:data:`BATTERIES`), then set up.
+
+    Before the app registry is populated they are simply added to
+    ``INSTALLED_APPS``; after, they are installed the way ``populate()`` does it
+    (configs, then models, then ``ready()``). A host that configured Django itself
+    keeps its own ``INSTALLED_APPS``.
+    """
+    global _batteries
+    if _batteries:
+        return
+    with _batteries_lock:
+        if _batteries:
+            return
+        from django.apps import apps
+
+        missing = [name for name in BATTERIES if name not in settings.INSTALLED_APPS]
+        if owns_settings and missing:
+            if apps.ready:
+                _install_apps(missing)
+            else:
+                settings.INSTALLED_APPS = [*missing, *settings.INSTALLED_APPS]
+        setup()
+        _batteries = True
+
+
+def _install_apps(names: list[str]) -> None:
+    from django.apps import AppConfig, apps
+
+    configs = [AppConfig.create(name) for name in names]
+    for config in configs:
+        config.apps = apps
+        config.models = apps.all_models[config.label]  # as import_models() sets it
+    apps.app_configs = {**apps.app_configs, **{config.label: config for config in configs}}
+    for config in configs:
+        config.import_models()
+    apps.clear_cache()
+    for config in configs:
+        config.ready()
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, *names]
+    registry_changed()
+
+
+def registry_changed() -> None:
+    """Forget what Django cached about the installed apps (template folders, commands)."""
+    from django.template.utils import get_app_template_dirs
+
+    get_app_template_dirs.cache_clear()
+    management = sys.modules.get("django.core.management")
+    if management is not None:
+        management.get_commands.cache_clear()

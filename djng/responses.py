@@ -7,6 +7,7 @@ import json
 from http import HTTPStatus
 from typing import Any
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import (
     FileResponse,
     Http404,
@@ -16,7 +17,6 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
-from django.core.serializers.json import DjangoJSONEncoder
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.utils.html import escape

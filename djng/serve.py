@@ -161,10 +161,10 @@ def serve(
     if debug:
         debug_service.configure(True)
     handler = wsgi(app)
-    if migrate and (not reload or is_running_from_reloader()):
-        commands.prepare_database()
     if not is_running_from_reloader():
         _check_port(host, port)
+    if migrate and (not reload or is_running_from_reloader()):
+        commands.prepare_database()
     try:
         run_simple(
             host,

@@ -19,6 +19,9 @@ from .serve import WSGIHandler, wsgi
 
 __all__ = ["Client"]
 
+#: True once a test client was made in this process.
+in_use = False
+
 
 class Client:
     """Send requests to ``app`` in-process; cookies are kept between requests.
@@ -37,6 +40,8 @@ class Client:
         headers: Mapping[str, str] | None = None,
         base_url: str = "http://testserver",
     ) -> None:
+        global in_use
+        in_use = True  # djng.secrets: a test client means development (a generated key)
         self.handler: WSGIHandler = wsgi(app)
         self.raise_exceptions = raise_exceptions
         self.headers = dict(headers or {})

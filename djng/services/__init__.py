@@ -6,13 +6,15 @@ from .debug import debug
 from .errors import errors
 from .mail import mail
 from .reconfigure import reconfigure
+from .secrets import secrets
 from .stack import Service, Use, in_request
 from .storage import storage
 from .templates import templates
 
 #: Every service by the name ``reconfigure()`` takes.
 SERVICES: dict[str, Service] = {
-    service.name: service for service in (cache, mail, templates, db, storage, debug, errors)
+    service.name: service
+    for service in (cache, mail, templates, db, storage, debug, errors, secrets)
 }
 
 
@@ -40,6 +42,7 @@ __all__ = [
     "load_environment",
     "mail",
     "reconfigure",
+    "secrets",
     "storage",
     "templates",
 ]

@@ -229,6 +229,13 @@ class DbService(Service[Database]):
         _mirror_default(database)
         return database
 
+    def create_tables(self, *models: Any, database: Database | None = None) -> list:
+        """Create the missing tables of every model (or of ``models``) on the database in
+        effect; existing tables are left alone. See ``djng.models.create_tables``."""
+        from ..models import create_tables
+
+        return create_tables(*models, database=database)
+
 
 db = DbService(
     "db",

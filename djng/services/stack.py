@@ -170,13 +170,16 @@ class Use:
         """Make the parts of a response that run later (rendering, streaming) run in scope.
 
         A lazy ``TemplateResponse`` is rendered, and a streaming body iterated,
-        after the view has returned; this scope must still be in effect then.
+        after the view has returned; this scope must still be in effect then. Call
+        it while the scope is in effect: what is in effect then for these services,
+        including what the view pushed, is what rendering and streaming see.
         """
+        frozen = _Frozen(tuple((svc, svc._stack.get()) for svc, _ in self._pairs))
         if getattr(response, "streaming", False) and not getattr(response, "is_async", False):
-            response.streaming_content = self.iterate(response.streaming_content)
+            response.streaming_content = _ScopedIterator(frozen, iter(response.streaming_content))
         render = getattr(response, "render", None)
         if render is not None and not getattr(response, "is_rendered", True):
-            response.render = lambda: self.run(render)
+            response.render = lambda: frozen.run(render)
         return response
 
     def __call__(self, func: Callable) -> Callable:
@@ -194,15 +197,32 @@ class Use:
 
         @functools.wraps(func)
         def scoped(*args: Any, **kwargs: Any) -> Any:
-            return self.bind(self.run(func, *args, **kwargs))
+            return self.run(lambda: self.bind(func(*args, **kwargs)))
 
         return scoped
+
+
+class _Frozen:
+    """The stacks of some services as they were at one moment, to run code with later."""
+
+    __slots__ = ("_stacks",)
+
+    def __init__(self, stacks: tuple[tuple[Service, tuple], ...]) -> None:
+        self._stacks = stacks
+
+    def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        tokens = [svc._stack.set(stack) for svc, stack in self._stacks]
+        try:
+            return func(*args, **kwargs)
+        finally:
+            for (svc, _), token in zip(reversed(self._stacks), reversed(tokens), strict=True):
+                svc._stack.reset(token)
 
 
 class _ScopedIterator:
     __slots__ = ("_use", "_iterator")
 
-    def __init__(self, use: Use, iterator: Iterator) -> None:
+    def __init__(self, use: Use | _Frozen, iterator: Iterator) -> None:
         self._use = use
         self._iterator = iterator
 

@@ -1,0 +1,99 @@
+"""``djng.sessions(app)``: Django's sessions, with CSRF protection and flash messages.
+
+One layer made of Django's own middleware, in Django's order: ``SessionMiddleware``
+(with the backend chosen here, not ``settings.SESSION_ENGINE``), then
+``MessageMiddleware`` and ``CsrfViewMiddleware``. Each part is added once: inside
+an app that already has sessions (an outer ``djng.sessions``, ``djng.auth`` or
+``djng.admin``), it passes the request through, so layers compose.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from importlib import import_module
+
+from .csrf import csrf, once
+from .services.secrets import secrets
+
+__all__ = ["BACKENDS", "sessions"]
+
+#: The session backends by the name ``djng.sessions(backend=...)`` takes.
+BACKENDS = {
+    "signed_cookies": "django.contrib.sessions.backends.signed_cookies",
+    "cache": "django.contrib.sessions.backends.cache",
+    "db": "django.contrib.sessions.backends.db",
+    "cached_db": "django.contrib.sessions.backends.cached_db",
+    "file": "django.contrib.sessions.backends.file",
+}
+
+#: Backends that keep sessions in the django_session table.
+_DB_BACKENDS = {"django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db"}
+
+
+def sessions(app: Callable, backend: str = "signed_cookies") -> Callable:
+    """``app`` with ``request.session``, flash messages and CSRF protection.
+
+    ``backend`` is ``'signed_cookies'`` (the default: the session lives in a cookie
+    signed with ``djng.secrets``, no storage needed), ``'cache'`` (the
+    ``djng.cache`` in effect), ``'db'`` (the ``django_session`` table of the
+    ``djng.db`` in effect), ``'cached_db'``, ``'file'``, or the dotted path of any
+    Django session engine. A cookie that fails its signature, or names no stored
+    session, is no session: the request starts a new one.
+    """
+    if not callable(app):
+        raise TypeError(f"djng.sessions() needs a view to wrap, got {app!r}")
+    engine = _engine(backend)
+    secrets.require("sessions")
+    if engine in _DB_BACKENDS:
+        from . import conf
+        from .commands import need_tables
+
+        conf.install_batteries()
+        need_tables("sessions")
+    from .middleware import middleware
+
+    inner = csrf(app)
+    inner = once(_has("_messages"), middleware(_message_middleware())(inner), inner)
+    return once(_has("session"), middleware(_session_middleware(engine))(inner), inner)
+
+
+def _engine(backend: str) -> str:
+    if not isinstance(backend, str):
+        raise TypeError(f"djng.sessions(backend=...) takes a name, got {backend!r}")
+    engine = BACKENDS.get(backend, backend)
+    if "." not in engine:
+        raise ValueError(
+            f"Unknown session backend {backend!r}: use one of {', '.join(BACKENDS)} "
+            "or the dotted path of a Django session engine"
+        )
+    return engine
+
+
+def _has(attribute: str) -> Callable:
+    return lambda request: attribute in request.__dict__
+
+
+@functools.cache
+def _session_middleware(engine: str) -> type:
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.utils.deprecation import MiddlewareMixin
+
+    store = import_module(engine).SessionStore
+
+    class Sessions(SessionMiddleware):
+        """Django's SessionMiddleware with its engine chosen by djng, not by settings."""
+
+        def __init__(self, get_response: Callable) -> None:
+            MiddlewareMixin.__init__(self, get_response)
+            self.SessionStore = store
+
+    Sessions.__qualname__ = f"Sessions[{engine.rsplit('.', 1)[-1]}]"
+    return Sessions
+
+
+@functools.cache
+def _message_middleware() -> type:
+    from django.contrib.messages.middleware import MessageMiddleware
+
+    return MessageMiddleware
