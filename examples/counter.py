@@ -18,32 +18,25 @@ Without them it runs on SQLite and an in-process cache: python examples/counter.
 import re
 
 from django.core.cache import cache
-from django.db import DatabaseError, models
+from django.db import DatabaseError
 
 import djng
 
 TENANT = re.compile(r"^[a-z0-9-]{1,20}$")
-djng.conf.setup()
 
 
-class Hit(models.Model):
-    tenant = models.CharField(max_length=20, db_index=True)
-    created = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        app_label = "counter"
+class Hit(djng.Model):
+    tenant = djng.models.CharField(max_length=20, db_index=True)
+    created = djng.models.DateTimeField(auto_now_add=True)
 
 
 def ensure_table() -> None:
     """Create the table if it is missing; several workers may race to do it."""
-    connection = djng.db.current().connection
-    if Hit._meta.db_table in connection.introspection.table_names():
-        return
     try:
-        with djng.db.atomic(), connection.schema_editor() as editor:
-            editor.create_model(Hit)
+        djng.db.create_tables()
     except DatabaseError:
-        if Hit._meta.db_table not in connection.introspection.table_names():
+        tables = djng.db.current().connection.introspection.table_names()
+        if Hit._meta.db_table not in tables:
             raise  # not a lost race: a real error
 
 
