@@ -10,13 +10,8 @@ conf.configure()
 
 from django import forms  # noqa: E402
 
-from . import messages  # noqa: E402
-from .admin import admin  # noqa: E402
-from .auth import auth, login_required  # noqa: E402
-from .csrf import csrf_exempt  # noqa: E402
 from .health import health  # noqa: E402
 from .middleware import gzip, middleware  # noqa: E402
-from .mounting import from_wsgi  # noqa: E402
 from .responses import (  # noqa: E402
     FileResponse,
     Http404,
@@ -40,30 +35,40 @@ from .services import (  # noqa: E402
     storage,
     templates,
 )
-from .sessions import sessions  # noqa: E402
-from .static import static  # noqa: E402
 
 __version__ = "0.1.0"
 
 
+#: Exported on first use, so that an app pays only for what it uses:
+#: name -> (module, attribute or None for the module itself).
+_LAZY = {
+    "Request": (".request", "Request"),
+    "testing": (".testing", None),
+    "Model": (".models", "Model"),  # defining a model needs Django's app registry
+    "models": (".models", None),
+    "messages": (".messages", None),
+    "from_wsgi": (".mounting", "from_wsgi"),
+    "sessions": (".batteries.sessions", "sessions"),
+    "csrf_exempt": (".batteries.csrf", "csrf_exempt"),
+    "auth": (".batteries.auth", "auth"),
+    "login_required": (".batteries.auth", "login_required"),
+    "static": (".batteries.static", "static"),
+    "admin": (".batteries.admin", "admin"),
+}
+
+
 def __getattr__(name: str):
-    # Loaded on first use: both import Django's WSGI machinery, which a
-    # process that only defines its app does not need yet.
-    if name == "Request":
-        from .request import Request
+    try:
+        module_name, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'djng' has no attribute {name!r}") from None
+    import importlib
 
-        return Request
-    if name == "testing":
-        import importlib
+    module = importlib.import_module(module_name, __name__)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
 
-        return importlib.import_module(".testing", __name__)
-    if name in ("Model", "models"):
-        # Defining a model needs Django's app registry, populated on first use.
-        import importlib
-
-        models = importlib.import_module(".models", __name__)
-        return models if name == "models" else models.Model
-    raise AttributeError(f"module 'djng' has no attribute {name!r}")
 
 __all__ = [
     "FileResponse",

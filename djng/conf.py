@@ -77,7 +77,7 @@ BASE_SETTINGS: dict[str, object] = {
     # Lazy: each use resolves the key in effect in djng.secrets.
     "SECRET_KEY": lazy(_secret_key, str)(),
     "SECRET_KEY_FALLBACKS": lazy(_secret_key_fallbacks, list)(),
-    "CSRF_FAILURE_VIEW": "djng.csrf.failure",
+    "CSRF_FAILURE_VIEW": "djng.batteries.csrf.failure",
     # The admin's system checks look for its middleware in MIDDLEWARE and its context
     # processors in TEMPLATES; djng.admin() brings both along for its own requests.
     "SILENCED_SYSTEM_CHECKS": [

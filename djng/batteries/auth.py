@@ -20,9 +20,9 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
 
-from . import conf
+from .. import conf
+from ..services.secrets import secrets
 from .csrf import once
-from .services.secrets import secrets
 
 __all__ = ["Auth", "auth", "login_required"]
 
@@ -48,8 +48,8 @@ class Auth:
         conf.install_batteries()  # the auth middleware imports the auth models
         from django.contrib.auth.middleware import AuthenticationMiddleware
 
-        from .commands import need_tables
-        from .middleware import middleware
+        from ..commands import need_tables
+        from ..middleware import middleware
         from .sessions import sessions
 
         secrets.require("auth")
@@ -172,7 +172,7 @@ def _to_login(request: HttpRequest, login_url: str | None, field: str) -> HttpRe
     from django.contrib.auth.views import redirect_to_login
     from django.shortcuts import resolve_url
 
-    from .responses import error_response
+    from ..responses import error_response
 
     try:
         preferred = request.get_preferred_type(["text/html", "application/json"])

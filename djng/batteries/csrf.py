@@ -51,7 +51,7 @@ def is_exempt(view: Any) -> bool:
 
 def failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """The ``CSRF_FAILURE_VIEW``: a 403 that explains what was missing."""
-    from .responses import error_response
+    from ..responses import error_response
 
     detail = f"CSRF verification failed: {reason or 'the request was rejected.'} {_HINT}"
     return error_response(request, 403, detail)
@@ -83,7 +83,7 @@ def csrf(app: Callable) -> Callable:
 
     Added once: inside another ``csrf`` layer (or ``djng.sessions``), it does nothing.
     """
-    from .middleware import middleware
+    from ..middleware import middleware
 
     layer = middleware(_middleware_class())(app)
     return once(lambda request: "_djng_csrf" in request.__dict__, layer, app)

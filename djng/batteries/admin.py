@@ -20,9 +20,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import get_urlconf, set_urlconf
 
-from . import conf
-from .handler import call_view
-from .router import Route, Router, mount
+from .. import conf
+from ..handler import call_view
+from ..router import Route, Router, mount
 
 __all__ = ["AdminApp", "AdminRoute", "CONTEXT_PROCESSORS", "admin"]
 
@@ -58,10 +58,10 @@ def admin(
     from django.contrib.admin import AdminSite, ModelAdmin
     from django.contrib.admin import site as default_site
 
+    from ..commands import need_tables
+    from ..services import reconfigure
+    from ..services.templates import Django
     from .auth import auth
-    from .commands import need_tables
-    from .services import reconfigure
-    from .services.templates import Django
 
     if isinstance(models, (type, tuple)) or not isinstance(models, Iterable):
         raise TypeError("djng.admin(models=[...]) takes a list of models")

@@ -13,8 +13,8 @@ import functools
 from collections.abc import Callable
 from importlib import import_module
 
+from ..services.secrets import secrets
 from .csrf import csrf, once
-from .services.secrets import secrets
 
 __all__ = ["BACKENDS", "sessions"]
 
@@ -46,12 +46,12 @@ def sessions(app: Callable, backend: str = "signed_cookies") -> Callable:
     engine = _engine(backend)
     secrets.require("sessions")
     if engine in _DB_BACKENDS:
-        from . import conf
-        from .commands import need_tables
+        from .. import conf
+        from ..commands import need_tables
 
         conf.install_batteries()
         need_tables("sessions")
-    from .middleware import middleware
+    from ..middleware import middleware
 
     inner = csrf(app)
     inner = once(_has("_messages"), middleware(_message_middleware())(inner), inner)

@@ -22,8 +22,8 @@ from typing import Any
 from django.core.files.storage import FileSystemStorage
 from django.http import Http404, HttpRequest, HttpResponseBase
 
-from . import conf
-from .services.proxy import ContextProxy
+from .. import conf
+from ..services.proxy import ContextProxy
 
 __all__ = ["static"]
 
@@ -65,7 +65,7 @@ def static(
         if not path_info.startswith(prefix):
             return _with_static_url(request, prefix, folders, app, args, kwargs)
         if request.method not in ("GET", "HEAD"):
-            from .responses import error_response
+            from ..responses import error_response
 
             response = error_response(
                 request, 405, f"{request.method} is not allowed for a static file; use GET."
@@ -184,8 +184,8 @@ def _with_static_url(
     request: HttpRequest, prefix: str, folders: _Folders, app: Callable, args: tuple, kwargs: dict
 ) -> Any:
     """Call ``app`` with ``{% static %}`` giving URLs under ``prefix`` (behind SCRIPT_NAME)."""
-    from .services.stack import Use
-    from .services.storage import storage
+    from ..services.stack import Use
+    from ..services.storage import storage
 
     expected = request.META.get("SCRIPT_NAME", "").rstrip("/") + prefix
     current = storage.current()
@@ -194,7 +194,7 @@ def _with_static_url(
     scope = Use(((storage, _StaticURLs(current, expected, folders.root_dir())),))
 
     def call() -> Any:
-        from .responses import to_response
+        from ..responses import to_response
 
         return scope.bind(to_response(app(request, *args, **kwargs), app))
 
