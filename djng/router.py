@@ -175,15 +175,11 @@ class Router:
         # can only match paths with that first segment: for each such segment,
         # the pattern routes worth trying, in order; the rest for other paths.
         self._wild = tuple(route for route in self._dynamic if route.segment is None)
-        by_segment: dict[str, list[Route]] = {}
-        for route in self._dynamic:
-            if route.segment is not None and route.segment not in by_segment:
-                by_segment[route.segment] = []
-        for route in self._dynamic:
-            for segment, routes in by_segment.items():
-                if route.segment is None or route.segment == segment:
-                    routes.append(route)
-        self._by_segment = {segment: tuple(routes) for segment, routes in by_segment.items()}
+        segments = dict.fromkeys(r.segment for r in self._dynamic if r.segment is not None)
+        self._by_segment = {
+            segment: tuple(r for r in self._dynamic if r.segment in (None, segment))
+            for segment in segments
+        }
         self._by_literal: dict[str, tuple[Route, ...]] = {}
         for index, route in enumerate(self.routes):
             if route.literal is not None and route.literal not in self._by_literal:
