@@ -4,21 +4,9 @@ from __future__ import annotations
 
 import logging
 
-import pytest
 from conftest import load_example
 
 import djng
-from djng.services import SERVICES
-
-
-@pytest.fixture(autouse=True)
-def restore_service_defaults():
-    """Examples configure process defaults at import; put them back afterwards."""
-    saved = {name: service._default for name, service in SERVICES.items()}
-    yield
-    for name, service in SERVICES.items():
-        service._default = saved[name]
-
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
 

@@ -19,8 +19,6 @@ from conftest import ROOT, TIMEOUT, child_env
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from djng.services import SERVICES
-
 #: The environment variables that set process defaults; subprocess tests clear them.
 URL_VARIABLES = ("DJNG_CACHE_URL", "DJNG_DATABASE_URL", "DATABASE_URL", "DJNG_EMAIL_URL")
 
@@ -135,32 +133,6 @@ def pg_query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
 
 
 # -- process defaults and subprocesses ------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def restore_service_defaults(monkeypatch):
-    """Every test starts from, and leaves, the same service defaults.
-
-    Tests may call ``S.configure()``; the environment variables that name
-    defaults are cleared for the test, and Django's 'default' database alias
-    (which mirrors ``djng.db``'s default) is put back afterwards.
-    """
-    for variable in URL_VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
-    saved = {name: svc._default for name, svc in SERVICES.items()}
-    saved_default_db = dict(connections.settings[DEFAULT_DB_ALIAS])
-    try:
-        yield
-    finally:
-        for name, svc in SERVICES.items():
-            with svc._lock:
-                svc._default = saved[name]
-        if hasattr(connections._connections, DEFAULT_DB_ALIAS):
-            connections[DEFAULT_DB_ALIAS].close()
-            del connections[DEFAULT_DB_ALIAS]
-        default = connections.settings[DEFAULT_DB_ALIAS]
-        default.clear()
-        default.update(saved_default_db)
 
 
 def service_env(**variables: str) -> dict[str, str]:
