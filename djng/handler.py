@@ -39,10 +39,10 @@ CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, Mul
 _fallback_logger = logging.getLogger("djng.errors")
 
 
-def respond(app: Any, request: HttpRequest) -> HttpResponseBase:
+def respond(app: Any, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
     """Call ``app`` and always return a rendered response, whatever happens."""
     try:
-        response = to_response(app(request), app)
+        response = to_response(app(request, *args, **kwargs), app)
         if getattr(response, "render", None) is not None:
             response = response.render()
     except Exception as exc:

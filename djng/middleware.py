@@ -19,7 +19,7 @@ from .handler import (
     call_view,
     is_server_error,
     report_exception,
-    response_for_exception,
+    respond,
     server_error_response,
 )
 from .responses import to_response
@@ -53,16 +53,9 @@ def middleware(cls: type, **options: Any) -> Callable[[Callable], Callable]:
         def get_response(request: HttpRequest) -> HttpResponseBase:
             # What an enclosing route captured (a mount's prefix) still reaches the app.
             args, kwargs = request.__dict__.get("_djng_args", _NO_ARGS)
-            try:
-                if picks_view:
-                    response = to_response(app(request, *args, **kwargs), app)
-                else:
-                    response = call_view(request, app, args, kwargs)
-                if getattr(response, "render", None) is not None:
-                    response = response.render()
-            except Exception as exc:
-                response = response_for_exception(request, exc)
-            return response
+            if picks_view:
+                return respond(app, request, *args, **kwargs)
+            return respond(call_view, request, app, args, kwargs)  # view hooks around app
 
         instance = cls(get_response, **options)
         has_hooks = any(hasattr(instance, hook) for hook in _VIEW_HOOKS)
