@@ -23,7 +23,7 @@ def inprocess(number: int) -> dict[str, float]:
     from contextvars import copy_context
 
     import djng
-    from djng.services.stack import in_request
+    from djng.state import in_request
 
     cache = djng.cache
     current = cache.current

@@ -5,13 +5,16 @@ context-local stack of swappable services. ``import djng`` configures Django.
 """
 
 from . import conf
+from .services import django_settings
 
-conf.configure()
+conf.configure(django_settings())
 
 from django import forms  # noqa: E402
 
+from .from_wsgi import from_wsgi  # noqa: E402
 from .health import health  # noqa: E402
 from .middleware import gzip, middleware  # noqa: E402
+from .reconfigure import reconfigure  # noqa: E402
 from .responses import (  # noqa: E402
     FileResponse,
     Http404,
@@ -23,18 +26,18 @@ from .responses import (  # noqa: E402
     render,
 )
 from .router import Route, Router, mount, path, re_path, reverse  # noqa: E402
-from .serve import serve, wsgi  # noqa: E402
+from .serve import serve  # noqa: E402
 from .services import (  # noqa: E402
     cache,
     db,
     debug,
     errors,
     mail,
-    reconfigure,
     secrets,
     storage,
     templates,
 )
+from .wsgi import wsgi  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -47,7 +50,6 @@ _LAZY = {
     "Model": (".models", "Model"),  # defining a model needs Django's app registry
     "models": (".models", None),
     "messages": (".messages", None),
-    "from_wsgi": (".mounting", "from_wsgi"),
     "sessions": (".batteries.sessions", "sessions"),
     "csrf_exempt": (".batteries.csrf", "csrf_exempt"),
     "auth": (".batteries.auth", "auth"),

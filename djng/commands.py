@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import conf
+from . import _django, location, registry
 
 __all__ = ["call", "need_tables", "prepare_database", "run_from_argv"]
 
@@ -74,7 +74,7 @@ def run_from_argv(argv: Sequence[str] | None = None) -> bool:
         return False
     name = argv[1]
     if name in _BATTERY_COMMANDS:
-        conf.install_batteries()  # e.g. createsuperuser for an app that has no auth layer yet
+        registry.install_batteries()  # e.g. createsuperuser for an app that has no auth layer yet
     if name != "help" and name not in available() and name not in UNAVAILABLE:
         return False
     main(argv)
@@ -83,14 +83,14 @@ def run_from_argv(argv: Sequence[str] | None = None) -> bool:
 
 def _is_script(program: str) -> bool:
     main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    if not main_file or conf._is_installed_code(main_file):
+    if not main_file or location.is_installed_code(main_file):
         return False
     return os.path.realpath(program) == os.path.realpath(main_file)
 
 
 def available() -> list[str]:
     """The names of the management commands a djng app can run."""
-    conf.setup()
+    registry.setup()
     from django.core.management import get_commands
 
     return sorted(set(get_commands()) - UNAVAILABLE)
@@ -130,7 +130,7 @@ def call(name: str, *args: str, **options: Any) -> Any:
         raise ValueError(f"{name} is not available in a djng app")
     command = _command(name)
     alias = _alias()
-    dests = {action.dest for action in command.create_parser("djng", name)._actions}
+    dests = _django.command_options(command, "djng", name)
     if "database" in dests and "database" not in options:
         options["database"] = alias
     if name == "migrate" and not args and "app_label" not in options:
@@ -145,8 +145,8 @@ def call(name: str, *args: str, **options: Any) -> Any:
 
 def _command(name: str) -> Any:
     if name in _BATTERY_COMMANDS:
-        conf.install_batteries()
-    conf.setup()
+        registry.install_batteries()
+    registry.setup()
     from django.core.management import CommandError, get_commands, load_command_class
 
     commands = get_commands()
@@ -159,7 +159,7 @@ def _adjust(name: str, command: Any, prog: str, args: list[str]) -> list[str]:
     """The arguments with djng's defaults: the database in effect, syncdb for migrate."""
     alias = _alias()  # registered before the parser lists the databases it accepts
     parser = command.create_parser(prog, name)
-    dests = {action.dest for action in parser._actions}
+    dests = _django.command_options(command, prog, name)
     given = {arg.split("=", 1)[0] for arg in args if arg.startswith("--")}
     if name in _PREPARE_FIRST:
         prepare_database(quiet=True, always=True)
@@ -239,7 +239,7 @@ def prepare_database(*, quiet: bool = False, always: bool = False) -> None:
     """
     if not (always or uses_database()):
         return
-    conf.setup()
+    registry.setup()
     from django.core.management import call_command
     from django.db import connections
     from django.db.migrations.executor import MigrationExecutor

@@ -8,62 +8,20 @@ reconfigured subtree's health view checks that subtree's backends.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
 
-from .services import cache, db, mail, storage
+from .services import SERVICES
+from .services._url import redact_within
 
-__all__ = ["health"]
+__all__ = ["CHECKS", "health"]
 
-_PASSWORD_IN_URL = r"(://[^:/@\s]*:)[^@\s]*@"  # re caches it compiled on first use
-
-
-def check_db() -> None:
-    """Open (or reuse) a connection to the database in effect and run ``SELECT 1``."""
-    with db.current().connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
-
-
-def check_cache() -> None:
-    """Write, read back and delete a key in the cache in effect."""
-    from django.core.cache.backends.dummy import DummyCache
-
-    backend = cache.current()
-    if isinstance(backend, DummyCache):
-        return  # stores nothing by design; nothing to reach
-    import uuid
-
-    key = f"djng:health:{uuid.uuid4().hex}"
-    backend.set(key, "ok", 30)
-    try:
-        if backend.get(key) != "ok":
-            raise RuntimeError("the cache did not return the value just written")
-    finally:
-        backend.delete(key)
-
-
-def check_mail() -> None:
-    """Open and close a connection with the mail backend in effect (SMTP: connect, log in)."""
-    connection = mail.current().connection()
-    connection.open()
-    connection.close()
-
-
-def check_storage() -> None:
-    """Ask the storage in effect whether its root exists (raises if it cannot be asked)."""
-    storage.current().exists("")
-
-
+#: The health check of each service that has one, by the service's name.
 CHECKS: dict[str, Callable[[], Any]] = {
-    "db": check_db,
-    "cache": check_cache,
-    "mail": check_mail,
-    "storage": check_storage,
+    name: service.health_check for name, service in SERVICES.items() if service.health_check
 }
 
 
@@ -119,4 +77,4 @@ def _named(check: Any) -> tuple[str, Callable]:
 
 
 def _describe(exc: Exception) -> str:
-    return re.sub(_PASSWORD_IN_URL, r"\1***@", f"{type(exc).__name__}: {exc}")[:500]
+    return redact_within(f"{type(exc).__name__}: {exc}")[:500]

@@ -22,7 +22,6 @@ receiver you connect makes it sent again, so yours always run.
 from __future__ import annotations
 
 import threading
-from contextvars import ContextVar
 from typing import Any
 
 from django.core import signals
@@ -30,14 +29,12 @@ from django.core.cache import close_caches
 from django.db import close_old_connections, connections, reset_queries
 from django.db.backends.signals import connection_created
 
-from .services.stack import in_request
+from . import _django
+from .state import cache_handle_opened, in_request
 
-__all__ = ["cache_handle_opened", "install", "send_request_started"]
+__all__ = ["install", "send_request_started"]
 
 _thread = threading.local()
-
-#: Set by ``ContextCache`` when Django opens a cache handle in this context.
-cache_handle_opened: ContextVar[bool] = ContextVar("djng.cache_handle_opened", default=False)
 
 _installed = False
 
@@ -86,18 +83,18 @@ def install() -> None:
     connection_created.connect(_note_connection, weak=False)
     if connections.all(initialized_only=True):  # opened before djng was imported
         _thread.connected = True
+    from django.core.handlers.base import reset_urlconf  # it imports Django's debug views
+
     swaps = (
         (signals.request_started, reset_queries, reset_queries_if_connected),
         (signals.request_started, close_old_connections, close_old_connections_if_connected),
         (signals.request_finished, close_old_connections, close_old_connections_if_connected),
         (signals.request_finished, close_caches, close_caches_if_opened),
+        (signals.request_finished, reset_urlconf, reset_urlconf_outside_djng),
     )
-    from django.core.handlers.base import reset_urlconf
-
-    swaps += ((signals.request_finished, reset_urlconf, reset_urlconf_outside_djng),)
     for signal, django_receiver, guarded in swaps:
-        if signal.disconnect(django_receiver):
-            signal.connect(guarded, weak=False)
+        _django.swap_receiver(signal, django_receiver, guarded)
     guarded_started = {reset_queries_if_connected, close_old_connections_if_connected}
-    if {receiver for _, receiver, *_ in signals.request_started.receivers} <= guarded_started:
+    if _django.receiver_functions(signals.request_started) <= guarded_started:
+        # Compared by equality on every request: cheaper than asking each receiver.
         _quiet_started[:] = signals.request_started.receivers

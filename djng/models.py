@@ -14,7 +14,7 @@ metaclass makes the module that defines a model into a Django app on the fly:
   name to the folder).
 
 Importing this module populates Django's app registry, with the apps behind
-djng's batteries (``djng.conf.install_batteries()``: models may relate to
+djng's batteries (``djng.registry.install_batteries()``: models may relate to
 ``auth.User``): defining a model needs it, so ``import djng`` does not import this.
 """
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import inspect
 import os
 import re
 import sys
@@ -31,16 +32,17 @@ import types
 from pathlib import Path
 from typing import Any
 
-from . import conf
+from . import _django, location, registry
 
-conf.install_batteries()
+registry.install_batteries()
 
 from django.apps import AppConfig, apps  # noqa: E402
-from django.db import connections  # noqa: E402
 from django.db import models as _models  # noqa: E402
 from django.db.models import *  # noqa: E402, F403
 from django.db.models import signals  # noqa: E402, F401
 from django.db.models.base import ModelBase  # noqa: E402
+
+from .services.db import create_tables  # noqa: E402
 
 __all__ = [
     *_models.__all__,
@@ -70,8 +72,10 @@ class DjngAppConfig(AppConfig):
         #: The Python module whose models make up this app.
         self.module_name = module_name
         self.models_module = module
-        self.apps = apps
-        self.models = apps.all_models[label]
+
+    def import_models(self) -> None:
+        """Nothing to import: the models are the module's own, being defined."""
+        self.models = self.apps.all_models[self.label]
 
     def __repr__(self) -> str:
         return f"<djng app {self.label!r} ({self.module_name})>"
@@ -104,7 +108,7 @@ def _module_folder(module: Any) -> str:
     filename = getattr(module, "__file__", None)
     if filename:
         return str(Path(filename).resolve().parent)
-    folder = conf.app_dir()
+    folder = location.app_dir()
     # Django joins app paths with 'templates', 'static', 'management': a folder that
     # does not exist keeps it from looking in the working directory.
     return str(folder) if folder is not None else os.path.join(os.sep, "nonexistent-djng-app")
@@ -135,9 +139,7 @@ def register(label: str, module_name: str, *, explicit: bool = False) -> AppConf
                 "app label: class Meta: app_label = '...'"
             )
         config = DjngAppConfig(label, module_name, module, _module_folder(module))
-        apps.app_configs = {**apps.app_configs, label: config}
-        apps.clear_cache()
-        conf.registry_changed()
+        _django.add_app_configs([config])
         _ensure_finder()
         return config
 
@@ -148,7 +150,7 @@ def _defining_module(module_name: str) -> Any:
     (``importlib.util.module_from_spec`` + ``exec_module``, as test helpers do.)
     Its globals are found on the stack: the frame running its class statements.
     """
-    frame = sys._getframe(1)
+    frame = inspect.currentframe()
     while frame is not None and frame.f_globals.get("__name__") != module_name:
         frame = frame.f_back
     stand_in = types.ModuleType(module_name)
@@ -236,49 +238,3 @@ _finder = _MigrationsFinder()
 def _ensure_finder() -> None:
     if _finder not in sys.meta_path:
         sys.meta_path.append(_finder)
-
-
-# -- tables without migrations ------------------------------------------------------------
-
-
-def create_tables(*models: type[_models.Model], database: Any = None) -> list[type]:
-    """Create the missing tables of ``models`` (default: every installed model).
-
-    Runs on ``database`` or the database in effect (``djng.db.current()``), like
-    ``migrate --run-syncdb`` for apps without migrations: existing tables are
-    left alone, never altered. With no ``models`` given, Django's post-migrate
-    step also runs (content types and permissions). Returns the models whose
-    tables were created. For a database that lives on, prefer migrations.
-    """
-    from django.core.management.sql import emit_post_migrate_signal
-
-    from .services.db import db
-
-    alias = (database if database is not None else db.current()).alias
-    connection = connections[alias]
-    if models:
-        candidates = list(models)
-    else:
-        candidates = [
-            model
-            for config in apps.get_app_configs()
-            if config.models_module is not None
-            for model in config.get_models()
-        ]
-    with connection.cursor() as cursor:
-        tables = set(connection.introspection.table_names(cursor))
-    convert = connection.introspection.identifier_converter
-    created = []
-    with connection.schema_editor() as editor:
-        for model in candidates:
-            opts = model._meta
-            if convert(opts.db_table) in tables or not opts.can_migrate(connection):
-                continue
-            if opts.swapped or opts.proxy:
-                continue
-            editor.create_model(model)
-            tables.add(convert(opts.db_table))
-            created.append(model)
-    if created and not models:
-        emit_post_migrate_signal(0, False, alias)
-    return created

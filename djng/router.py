@@ -2,9 +2,15 @@
 
 Routes use Django's own pattern classes (``RoutePattern`` for ``path()``,
 ``RegexPattern`` for regexes), so converters, ``reverse()`` and ``{% url %}``
-behave as in Django. A route whose target is another Router, or a ``mount()``,
-matches a prefix and hands the rest of the path on: the inner app sees the rest
-in ``request.path_info`` and the prefix in ``request.script_name``.
+behave as in Django. A route whose target has a URL dispatcher inside (another
+Router, the admin), or a ``mount()``, matches a prefix and hands the rest of the
+path on: the inner app sees the rest in ``request.path_info`` and the prefix in
+``request.script_name``.
+
+A Router is a :class:`~djng.layers.Dispatcher`: ``match()`` finds the route
+(through the index in ``djng._route_index``) and ``dispatch()`` calls it, every
+endpoint through the view path (``djng.handler.call_endpoint``).
+:class:`DjangoURLs` is the same protocol over Django's own resolver.
 """
 
 from __future__ import annotations
@@ -15,23 +21,23 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.urls import get_urlconf, set_urlconf
+from django.urls import get_urlconf
 from django.urls.resolvers import RegexPattern, RoutePattern, URLPattern, URLResolver
 
-from .handler import call_view
+from . import location
+from ._route_index import RouteIndex, literal_of, segment_of
+from .handler import call_endpoint
+from .layers import Dispatcher, router_of
 from .responses import error_response, to_response
 
-__all__ = ["METHODS", "Route", "Router", "find_router", "mount", "path", "re_path", "reverse"]
+__all__ = [
+    "METHODS", "DjangoURLs", "Route", "Router", "mount", "path", "re_path", "reverse",
+]
 
 #: The request methods a route may name.
 METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "QUERY"}
 )
-
-# ``^literal$`` regexes that can only ever match one exact path. The regexes
-# here are compiled when first used (by re's cache), not at import.
-_LITERAL_REGEX = r"\^((?:[\w/~,;:@!&=%-]|\\[./+-])*)(?:\$|\\Z)"
-_UNESCAPE = r"\\(.)"
 
 
 class Route:
@@ -39,7 +45,7 @@ class Route:
 
     __slots__ = (
         "source", "pattern", "reverse_pattern", "view", "views", "name", "methods", "is_mount",
-        "literal", "segment",
+        "router", "literal", "segment",
     )
 
     def __init__(
@@ -70,16 +76,35 @@ class Route:
             self.view = _dispatcher(self.views)
         else:
             self.view = _callable(view, source)
+        #: The URL dispatcher inside a mounted app (None for an endpoint).
+        self.router = router_of(self.view) if is_mount else None
         self.methods = None if methods is None else _methods(methods, source)
         try:
             _ = pattern.regex  # compile now, so that a bad route fails at definition
         except (ImproperlyConfigured, re.error) as exc:
             raise ValueError(f"{source}: {exc}") from None
-        self.literal = None if is_mount else _literal(pattern)
+        self.literal = None if is_mount else literal_of(pattern)
         #: The first path segment every path this route matches starts with, if fixed.
-        self.segment = _segment(pattern)
+        self.segment = segment_of(pattern)
+
+    @classmethod
+    def mount(cls, prefix: str, app: Callable, methods: Iterable[str] | None = None) -> Route:
+        """A route handing every path under ``prefix`` to ``app`` (see :func:`mount`)."""
+        if not isinstance(prefix, str):
+            raise TypeError(f"djng.mount({prefix!r}, ...): the prefix must be a string")
+        literal = prefix.strip("/")
+        regex = "^" + re.escape(literal) + r"(?=/|\Z)" if literal else "^"
+        route = cls(
+            f"djng.mount({prefix!r})", RegexPattern(regex, is_endpoint=False), app, None,
+            methods, is_mount=True,
+        )
+        # Matching uses a lookahead so that '/api' and '/api/x' match but '/apiary'
+        # does not; reversing needs the prefix with its slash.
+        route.reverse_pattern = RegexPattern("^" + re.escape(literal) + "/" if literal else "^")
+        return route
 
     def match(self, path: str) -> tuple[str, tuple, dict] | None:
+        """``(rest, args, kwargs)`` if this route matches ``path``, else None."""
         if self.literal is not None:
             return ("", (), {}) if path == self.literal else None
         return self.pattern.match(path)
@@ -95,7 +120,7 @@ def path(
     if not isinstance(route, str):
         raise TypeError(f"djng.path({route!r}, ...): the route must be a string")
     source = f"djng.path({route!r})"
-    is_mount = find_router(view) is not None
+    is_mount = router_of(view) is not None
     try:
         pattern = RoutePattern(route.lstrip("/"), name=name, is_endpoint=not is_mount)
     except ImproperlyConfigured as exc:  # an unknown converter
@@ -110,39 +135,17 @@ def re_path(
     if not isinstance(regex, str):
         raise TypeError(f"djng.re_path({regex!r}, ...): the regex must be a string")
     source = f"route {regex!r}"
-    is_mount = find_router(view) is not None
+    is_mount = router_of(view) is not None
     pattern = RegexPattern(regex, name=name, is_endpoint=not is_mount)
     return Route(source, pattern, view, name, methods, is_mount)
 
 
 def mount(prefix: str, app: Callable, methods: Iterable[str] | None = None) -> Route:
     """Hand every path under ``prefix`` to ``app`` (a view, a Router, ``from_wsgi(...)``)."""
-    if not isinstance(prefix, str):
-        raise TypeError(f"djng.mount({prefix!r}, ...): the prefix must be a string")
-    literal = prefix.strip("/")
-    regex = "^" + re.escape(literal) + r"(?=/|\Z)" if literal else "^"
-    route = Route(
-        f"djng.mount({prefix!r})", RegexPattern(regex, is_endpoint=False), app, None, methods,
-        is_mount=True,
-    )
-    # Matching uses a lookahead so that '/api' and '/api/x' match but '/apiary'
-    # does not; reversing needs the prefix with its slash.
-    route.reverse_pattern = RegexPattern("^" + re.escape(literal) + "/" if literal else "^")
-    return route
+    return Route.mount(prefix, app, methods)
 
 
-def find_router(app: Any) -> Router | None:
-    """The Router inside ``app``, following wrappers' ``__wrapped__``; None if there is none."""
-    for _ in range(100):
-        if isinstance(app, Router):
-            return app
-        app = getattr(app, "__wrapped__", None)
-        if app is None:
-            return None
-    return None
-
-
-class Router:
+class Router(Dispatcher):
     """A view that dispatches on the path; routes are tried in order.
 
     Routes are ``(regex, view)`` or ``(regex, view, name)`` tuples, or what
@@ -152,6 +155,8 @@ class Router:
     """
 
     def __init__(self, *routes: Route | tuple) -> None:
+        #: The module that built this Router, where its app lives (``djng.location``).
+        self.__module__ = location.defining_module()
         self.routes: tuple[Route, ...] = tuple(
             _as_route(route, index) for index, route in enumerate(routes)
         )
@@ -168,47 +173,22 @@ class Router:
             names[route.name] = index
         #: Django URL patterns for reverse(), {% url %} and resolve().
         self.urlpatterns = [_django_pattern(route) for route in self.routes]
-        # Exact-path routes are found with one dict lookup; only the
-        # pattern routes defined before them still need to be tried.
-        self._dynamic = tuple(route for route in self.routes if route.literal is None)
-        # A pattern route whose first path segment is fixed ('users/<int:id>')
-        # can only match paths with that first segment: for each such segment,
-        # the pattern routes worth trying, in order; the rest for other paths.
-        self._wild = tuple(route for route in self._dynamic if route.segment is None)
-        segments = dict.fromkeys(r.segment for r in self._dynamic if r.segment is not None)
-        self._by_segment = {
-            segment: tuple(r for r in self._dynamic if r.segment in (None, segment))
-            for segment in segments
-        }
-        self._by_literal: dict[str, tuple[Route, ...]] = {}
-        for index, route in enumerate(self.routes):
-            if route.literal is not None and route.literal not in self._by_literal:
-                segment = route.literal.partition("/")[0]
-                earlier = tuple(
-                    r for r in self.routes[:index]
-                    if r.literal is None and (r.segment is None or r.segment == segment)
-                )
-                self._by_literal[route.literal] = (*earlier, route)
+        self._index = RouteIndex(self.routes)
 
-    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if get_urlconf() is None:
-            set_urlconf(self)
-        return self._dispatch(request, **kwargs)
+    def match(self, path: str, method: str) -> tuple[Route | None, Any, set[str] | None]:
+        """Which route answers ``path`` (without its leading slash) for ``method``.
 
-    def _dispatch(self, request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
-        """``__call__`` once a urlconf is set: djng.wsgi() calls it after setting
-        this Router as the urlconf, and a Router for a Router mounted in it."""
+        ``(route, (rest, args, kwargs), None)`` for the first route that matches;
+        ``(None, None, allowed)`` when none does, ``allowed`` being the methods of
+        the routes that match the path with another method (None: no route does).
+        """
+        return self._index.find(path, method)
+
+    def dispatch(self, request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
         path_info = request.path_info
         path = path_info[1:] if path_info[:1] == "/" else path_info
         method = request.method
-        candidates = self._by_literal.get(path)
-        if candidates is None:
-            routes = self._by_segment.get(path.partition("/")[0], self._wild)
-            route, match, allowed = _first_match(routes, path, method)
-        else:
-            route, match, allowed = _first_match(candidates, path, method)
-            if route is None:
-                route, match, allowed = _first_match(self.routes, path, method)
+        route, match, allowed = self._index.find(path, method)
         if route is None:
             if allowed:
                 return _not_allowed(request, allowed)
@@ -219,7 +199,7 @@ class Router:
         if route.is_mount:
             return _call_mounted(request, route, path, rest, route_kwargs)
         view = route.view if route.views is None else route.views[method]
-        return call_view(request, view, route_args, route_kwargs)
+        return call_endpoint(request, view, route_args, route_kwargs)
 
     def reverse(
         self, name: str, args: Iterable | None = None, kwargs: Mapping | None = None
@@ -231,12 +211,41 @@ class Router:
         return f"<Router {', '.join(map(repr, self.routes))}>"
 
 
+class DjangoURLs(Dispatcher):
+    """Django URL patterns served with Django's own resolver, as a djng app.
+
+    ``patterns`` is what Django's ``include()`` takes as a list (``path()`` and
+    ``re_path()`` patterns, resolvers); ``app_name`` and ``namespace`` name them
+    for ``reverse('namespace:name')``. The endpoint Django resolves is called
+    through djng's view path, so middleware view hooks run around it.
+    """
+
+    def __init__(
+        self, patterns: list, *, app_name: str | None = None, namespace: str | None = None
+    ) -> None:
+        self.__module__ = location.defining_module()
+        #: What reverse() sees: the patterns, in their namespace if they have one.
+        self.urlpatterns = [
+            URLResolver(RegexPattern(r"^"), patterns, app_name=app_name, namespace=namespace)
+        ]
+        self._resolver = URLResolver(RegexPattern(r"^/"), self.urlpatterns)
+
+    def dispatch(self, request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
+        match = self._resolver.resolve(request.path_info)  # Resolver404 is a 404
+        request.resolver_match = match
+        route_kwargs = {**kwargs, **match.kwargs} if kwargs else match.kwargs
+        return call_endpoint(request, match.func, match.args, route_kwargs)
+
+    def __repr__(self) -> str:
+        return f"<DjangoURLs {self.urlpatterns[0].url_patterns!r}>"
+
+
 def reverse(
     name: str,
     args: Iterable | None = None,
     kwargs: Mapping | None = None,
     *,
-    router: Router | None = None,
+    router: Dispatcher | None = None,
 ) -> str:
     """The URL of a named route of the Router serving the current request (or of ``router``)."""
     from django.urls import NoReverseMatch
@@ -252,21 +261,6 @@ def reverse(
 
 
 # -- helpers ---------------------------------------------------------------------
-
-
-def _first_match(
-    routes: Iterable[Route], path: str, method: str
-) -> tuple[Route | None, Any, set[str] | None]:
-    allowed: set[str] | None = None
-    for route in routes:
-        match = route.match(path)
-        if match is None:
-            continue
-        methods = route.methods
-        if methods is None or method in methods:
-            return route, match, None
-        allowed = set(methods) if allowed is None else allowed | methods
-    return None, None, allowed
 
 
 def _not_allowed(request: HttpRequest, allowed: set[str]) -> HttpResponse:
@@ -294,10 +288,12 @@ def _call_mounted(
         meta["SCRIPT_NAME"] = saved[1].rstrip("/") + "/" + _to_wsgi(prefix)
     meta["PATH_INFO"] = _to_wsgi(inner_path)
     try:
-        view = route.view
-        if type(view) is Router:  # the urlconf is set: the outer Router saw to it
-            return view._dispatch(request, **kwargs)
-        return to_response(view(request, **kwargs), view)
+        app, router = route.view, route.router
+        if router is None:
+            return call_endpoint(request, app, (), kwargs)
+        if app is router and type(app).__call__ is Dispatcher.__call__:
+            return router.dispatch(request, **kwargs)  # the urlconf is the outer Router
+        return to_response(app(request, **kwargs), app)
     finally:
         request.path_info, meta["SCRIPT_NAME"], meta["PATH_INFO"] = saved
 
@@ -319,36 +315,9 @@ def _as_route(route: Any, index: int) -> Route:
 
 
 def _django_pattern(route: Route) -> URLPattern | URLResolver:
-    inner = find_router(route.view) if route.is_mount else None
-    if inner is None:
+    if route.router is None:
         return URLPattern(route.reverse_pattern, route.view, name=route.name)
-    return URLResolver(route.reverse_pattern, inner)
-
-
-def _literal(pattern: RoutePattern | RegexPattern) -> str | None:
-    if isinstance(pattern, RoutePattern):
-        route = str(pattern)
-        return route if "<" not in route and not pattern.converters else None
-    found = re.fullmatch(_LITERAL_REGEX, pattern._regex)
-    return re.sub(_UNESCAPE, r"\1", found.group(1)) if found else None
-
-
-# A literal first segment, then a slash that no quantifier makes optional
-# ('^users/', '^api\\.v1/(?P<x>..)') or mount()'s '(?=/|\\Z)'.
-_SEGMENT_REGEX = r"\^((?:[\w~,;:@!&=%-]|\\[.+-])+)(?:/(?![?*+{])|\(\?=/\|\\Z\))"
-
-
-def _segment(pattern: RoutePattern | RegexPattern) -> str | None:
-    """The fixed first segment of every path ``pattern`` matches, or None."""
-    if isinstance(pattern, RoutePattern):
-        head = str(pattern).partition("<")[0]  # literal text, escaped in the regex
-        segment, slash, _ = head.partition("/")
-        return segment if slash and segment else None
-    regex = pattern._regex
-    if not isinstance(regex, str) or "|" in regex.replace("(?=/|\\Z)", ""):
-        return None  # an alternation could match without the prefix
-    found = re.match(_SEGMENT_REGEX, regex)
-    return re.sub(_UNESCAPE, r"\1", found.group(1)) if found else None
+    return URLResolver(route.reverse_pattern, route.router)
 
 
 def _callable(view: Any, source: str) -> Callable:

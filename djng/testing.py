@@ -1,23 +1,27 @@
-"""An in-process test client that goes through the same WSGI adapter as ``serve()``.
+"""An in-process test client that drives the same WSGI callable a server does.
 
-The app runs in a copy of the caller's context, so ``with djng.cache.use(...)``
-around a request reaches the app, and nothing the app pushes leaks back.
+Like werkzeug's test client, it calls the app's WSGI callable
+(``djng.wsgi(app)``) with a built environ and reads what it sends, so a test
+sees exactly the bytes a server would send. The app runs in a copy of the
+caller's context, so ``with djng.cache.use(...)`` around a request reaches the
+app, and nothing the app pushes leaks back.
 """
 
 from __future__ import annotations
 
 import json as jsonlib
 from collections.abc import Callable, Mapping
-from contextvars import copy_context
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
-from django.http import HttpResponseBase
+from django.http import HttpResponse
 
-from .serve import WSGIHandler, wsgi
+from .from_wsgi import set_wsgi_headers
+from .state import peek
+from .wsgi import WSGIHandler
 
-__all__ = ["Client"]
+__all__ = ["Client", "TestResponse"]
 
 #: True once a test client was made in this process.
 in_use = False
@@ -26,10 +30,10 @@ in_use = False
 class Client:
     """Send requests to ``app`` in-process; cookies are kept between requests.
 
-    Each method returns Django's response object, with ``.status_code``,
-    ``.headers``, ``.content``, ``.text``, ``.json()``, ``.cookies`` and
-    ``.wsgi_request``. An exception in the app is raised again here, unless
-    ``raise_exceptions=False`` (then the 500 response is returned).
+    Each method returns a :class:`TestResponse` of what the app sent, with
+    ``.status_code``, ``.headers``, ``.content``, ``.text``, ``.json()``,
+    ``.cookies`` and ``.wsgi_request``. An exception in the app is raised again
+    here, unless ``raise_exceptions=False`` (then the 500 response is returned).
     """
 
     def __init__(
@@ -42,7 +46,7 @@ class Client:
     ) -> None:
         global in_use
         in_use = True  # djng.secrets: a test client means development (a generated key)
-        self.handler: WSGIHandler = wsgi(app)
+        self.handler = app if isinstance(app, WSGIHandler) else WSGIHandler(app)
         self.raise_exceptions = raise_exceptions
         self.headers = dict(headers or {})
         self.base_url = base_url
@@ -50,25 +54,25 @@ class Client:
 
     # -- verbs -------------------------------------------------------------------
 
-    def get(self, path: str, query: Any = None, **kwargs: Any) -> HttpResponseBase:
+    def get(self, path: str, query: Any = None, **kwargs: Any) -> TestResponse:
         return self.request("GET", path, query=query, **kwargs)
 
-    def head(self, path: str, query: Any = None, **kwargs: Any) -> HttpResponseBase:
+    def head(self, path: str, query: Any = None, **kwargs: Any) -> TestResponse:
         return self.request("HEAD", path, query=query, **kwargs)
 
-    def options(self, path: str, **kwargs: Any) -> HttpResponseBase:
+    def options(self, path: str, **kwargs: Any) -> TestResponse:
         return self.request("OPTIONS", path, **kwargs)
 
-    def post(self, path: str, data: Any = None, **kwargs: Any) -> HttpResponseBase:
+    def post(self, path: str, data: Any = None, **kwargs: Any) -> TestResponse:
         return self.request("POST", path, data=data, **kwargs)
 
-    def put(self, path: str, data: Any = None, **kwargs: Any) -> HttpResponseBase:
+    def put(self, path: str, data: Any = None, **kwargs: Any) -> TestResponse:
         return self.request("PUT", path, data=data, **kwargs)
 
-    def patch(self, path: str, data: Any = None, **kwargs: Any) -> HttpResponseBase:
+    def patch(self, path: str, data: Any = None, **kwargs: Any) -> TestResponse:
         return self.request("PATCH", path, data=data, **kwargs)
 
-    def delete(self, path: str, data: Any = None, **kwargs: Any) -> HttpResponseBase:
+    def delete(self, path: str, data: Any = None, **kwargs: Any) -> TestResponse:
         return self.request("DELETE", path, data=data, **kwargs)
 
     # -- the request ---------------------------------------------------------------
@@ -84,7 +88,7 @@ class Client:
         headers: Mapping[str, str] | None = None,
         content_type: str | None = None,
         follow: bool = False,
-    ) -> HttpResponseBase:
+    ) -> TestResponse:
         """Send one request. ``data`` is form data (a dict, files allowed) or raw bytes/str;
         ``json`` is sent as a JSON body; ``query`` becomes the query string."""
         response = self._send(method, path, query, data, json, headers, content_type)
@@ -118,7 +122,7 @@ class Client:
         json: Any,
         headers: Mapping[str, str] | None,
         content_type: str | None,
-    ) -> HttpResponseBase:
+    ) -> TestResponse:
         from werkzeug.test import EnvironBuilder
 
         url = urlsplit(path)
@@ -147,27 +151,33 @@ class Client:
         finally:
             builder.close()
 
-        ctx = copy_context()
-        request, response = ctx.run(self.handler.get_response, environ)
-        try:
-            if response.streaming:
-                # Iterate the body in the request's context, as a server would.
-                response.streaming_content = ctx.run(list, response.streaming_content)
-        finally:
-            ctx.run(response.close)
+        started: list = []
 
-        if method == "HEAD" and not response.streaming:
-            response.content = b""  # a server sends no body for HEAD
-        response.wsgi_request = request
+        def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
+            started[:] = [status, headers]
+            return lambda data: None
+
+        # The handler runs the request in a copy of this context, as a server would.
+        body = self.handler(environ, start_response)
+        try:
+            content = b"".join(body)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+        status, headers = started
+        response = TestResponse(content, status, headers)
+        response.wsgi_request = getattr(body, "request", None)
+        response.app_response = getattr(body, "response", None)
         response.request = environ
-        response.json = lambda **kwargs: _json(response, **kwargs)
         self._store_cookies(response)
-        exc = request.__dict__.get("_djng_exception")
-        if exc is not None and self.raise_exceptions and getattr(exc, "_djng_reported", False):
+        request_state = peek(response.wsgi_request) if response.wsgi_request else None
+        exc = request_state.reported if request_state is not None else None
+        if exc is not None and self.raise_exceptions:
             raise exc
         return response
 
-    def _store_cookies(self, response: HttpResponseBase) -> None:
+    def _store_cookies(self, response: TestResponse) -> None:
         for name, morsel in response.cookies.items():
             if morsel["max-age"] in (0, "0") or _expired(morsel["expires"]):
                 self.cookies.pop(name, None)
@@ -189,8 +199,40 @@ def _expired(expires: str) -> bool:
     return when <= datetime.now(UTC)
 
 
-def _json(response: HttpResponseBase, **kwargs: Any) -> Any:
-    body = b"".join(response.streaming_content) if response.streaming else response.content
-    if response.streaming:
-        response.streaming_content = [body]
-    return jsonlib.loads(body.decode(response.charset or "utf-8"), **kwargs)
+class TestResponse(HttpResponse):
+    """What the app sent to the test client: status, headers, cookies and the body's bytes.
+
+    ``.content``, ``.text`` and ``.json()`` work for every response, streaming
+    ones included (``.streaming_content`` iterates the same bytes);
+    ``.wsgi_request`` is the request the app saw, and ``.app_response`` the
+    response object the app returned (``.context_data``, ``.template_name``...,
+    which are also read through this object).
+    """
+
+    def __init__(self, content: bytes, status: str, headers: list[tuple[str, str]]) -> None:
+        code, _, reason = status.partition(" ")
+        super().__init__(content, status=int(code), reason=reason or None)
+        set_wsgi_headers(self, headers)
+
+    @property
+    def text(self) -> str:
+        return self.content.decode(self.charset or "utf-8")
+
+    def json(self, **kwargs: Any) -> Any:
+        return jsonlib.loads(self.text, **kwargs)
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the app returned a streaming response."""
+        return bool(getattr(self.__dict__.get("app_response"), "streaming", False))
+
+    @property
+    def streaming_content(self) -> Any:
+        return iter([self.content])
+
+    def __getattr__(self, name: str) -> Any:
+        # Attributes of the app's own response (context_data, templates, ...).
+        app_response = self.__dict__.get("app_response")
+        if app_response is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(app_response, name)

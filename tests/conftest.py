@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from djng import _django, location
 from djng.services import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +145,9 @@ def restore_service_defaults(monkeypatch):
     Tests (and the examples they load) may call ``S.configure()`` and
     ``S.reset()`` freely. Django's 'default'
     database alias (which mirrors ``djng.db``'s default) is restored too. No test
-    finds a folder of its own for the embedded defaults unless it sets one.
+    finds a folder of its own for the embedded defaults unless it sets one, so
+    ``djng.wsgi()`` does not note the folder of the test module that defines the
+    app (``tests/test_location.py`` checks that it does, outside this fixture).
     """
     for name in ("DJNG_APP_DIR", "DJNG_DATABASE_URL", "DATABASE_URL", "DJNG_CACHE_URL",
                  "DJNG_EMAIL_URL"):
@@ -152,6 +155,8 @@ def restore_service_defaults(monkeypatch):
     saved = {name: svc._default for name, svc in SERVICES.items()}
     saved_default_db = dict(connections.settings[DEFAULT_DB_ALIAS])
     _forget_default_connection()
+    location.forget()
+    monkeypatch.setattr(location, "remember", lambda app: None)
     try:
         yield
     finally:
@@ -166,6 +171,4 @@ def restore_service_defaults(monkeypatch):
 
 def _forget_default_connection() -> None:
     """Close and drop this thread's wrapper for Django's 'default' alias, if it has one."""
-    if hasattr(connections._connections, DEFAULT_DB_ALIAS):
-        connections[DEFAULT_DB_ALIAS].close()
-        del connections[DEFAULT_DB_ALIAS]
+    _django.forget_connection(DEFAULT_DB_ALIAS)

@@ -156,3 +156,32 @@ def test_exports():
     assert djng.redirect is django.shortcuts.redirect
     for name in djng.__all__:
         assert hasattr(djng, name), name
+
+
+def test_batteries_used_after_the_registry_is_ready_are_installed_then():
+    result = run_json(
+        """
+        import json
+        import djng, djng.testing
+        from django.apps import apps
+        djng.registry.setup()  # populated without Django's auth, as serving a hello does
+        before = apps.is_installed("django.contrib.auth")
+        djng.secrets.configure("k" * 50)
+
+        def whoami(request):
+            return {"user": str(request.user), "authenticated": request.user.is_authenticated}
+
+        with djng.db.use(djng.db.SQLite(":memory:")):
+            djng.db.create_tables()
+            response = djng.testing.Client(djng.auth(whoami)).get("/")
+        print(json.dumps({
+            "before": before,
+            "after": apps.is_installed("django.contrib.auth"),
+            "body": response.json(),
+            "labels": sorted(c.label for c in apps.get_app_configs()),
+        }))
+        """
+    )
+    assert result["before"] is False and result["after"] is True
+    assert result["body"] == {"user": "AnonymousUser", "authenticated": False}
+    assert {"auth", "contenttypes", "sessions", "messages", "admin"} <= set(result["labels"])

@@ -9,7 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, TIMEOUT, free_port, http_get, stop, wait_for_http
+from conftest import EXAMPLES, TIMEOUT, child_env, free_port, http_get, stop, wait_for_http
 from django.core.signals import request_finished
 from werkzeug.test import Client as WerkzeugClient
 from werkzeug.test import EnvironBuilder
@@ -342,21 +342,15 @@ def test_hello_example_over_http(spawn):
 # -- gunicorn ---------------------------------------------------------------------------
 
 
-def gunicorn_command(port, target, chdir):
+def gunicorn_command(port, target, chdir=None, pythonpath=None):
     sibling = Path(sys.executable).parent / "gunicorn"
     command = [str(sibling)] if sibling.exists() else [sys.executable, "-m", "gunicorn"]
-    return [
-        *command,
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "1",
-        "--graceful-timeout",
-        "1",
-        "--chdir",
-        str(chdir),
-        target,
-    ]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--graceful-timeout", "1"]
+    if chdir is not None:
+        command += ["--chdir", str(chdir)]
+    if pythonpath is not None:
+        command += ["--pythonpath", str(pythonpath)]
+    return [*command, target]
 
 
 def test_gunicorn_serves_the_mounting_example(spawn):
@@ -409,3 +403,52 @@ def test_gunicorn_serves_a_module_written_for_it(spawn, tmp_path):
     assert any("Path=/x" in cookie for cookie in cookies)
     assert http_get(f"{base}/api/ping")[2] == b'{"pong": "/api"}'
     assert http_get(f"{base}/api/nothing")[0] == 404
+
+
+APP_WITH_DEFAULTS = """
+import djng
+from django.core.files.base import ContentFile
+from djng import models
+
+
+class Visit(djng.Model):
+    path = models.CharField(max_length=100)
+
+
+def page(request):
+    Visit.objects.create(path=request.path)
+    djng.storage.save("uploads/note.txt", ContentFile(b"saved"))
+    return djng.render(request, "page.html", {"visits": Visit.objects.count()})
+
+
+app = djng.Router(djng.path("", page))
+application = djng.wsgi(djng.gzip(app))
+
+if __name__ == "__main__":
+    djng.serve(app)
+"""
+
+
+def test_gunicorn_from_another_folder_uses_the_apps_folder(spawn, tmp_path):
+    """The README's "next to the app" defaults (db.sqlite3, templates/, media/) under gunicorn
+    started elsewhere, with no DJNG_APP_DIR: the app's folder is where its module is."""
+    pytest.importorskip("gunicorn")
+    folder, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    (folder / "templates").mkdir(parents=True)
+    elsewhere.mkdir()
+    (folder / "visits_site.py").write_text(APP_WITH_DEFAULTS)
+    (folder / "templates" / "page.html").write_text("visits={{ visits }}")
+    migrate = subprocess.run(
+        [sys.executable, "visits_site.py", "migrate"],
+        cwd=folder, env=child_env(), capture_output=True, text=True, timeout=TIMEOUT,
+    )
+    assert migrate.returncode == 0, migrate.stderr
+    assert (folder / "db.sqlite3").is_file()
+
+    port = free_port()
+    command = gunicorn_command(port, "visits_site:application", pythonpath=folder)
+    proc = spawn(command, cwd=elsewhere)
+    status, _, body = wait_for_http(f"http://127.0.0.1:{port}/", proc)
+    assert (status, body) == (200, b"visits=1")
+    assert (folder / "media" / "uploads" / "note.txt").read_bytes() == b"saved"
+    assert sorted(p.name for p in elsewhere.iterdir()) == []

@@ -46,6 +46,47 @@ def test_head_has_no_body_but_the_view_runs():
     assert calls == ["HEAD"]
 
 
+def over_a_real_server(app, method, path):
+    """(status, headers, body) of one request to ``djng.wsgi(app)`` served on a socket."""
+    import http.client
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, djng.wsgi(app), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=5)
+        connection.request(method, path)
+        response = connection.getresponse()
+        result = response.status, dict(response.getheaders()), response.read()
+        connection.close()
+        return result
+    finally:
+        server.shutdown()
+        thread.join(5)
+
+
+RESPONSES = {
+    "plain": lambda request: djng.Response("plain body"),
+    "streaming": lambda request: djng.StreamingResponse(iter([b"streamed ", b"body"])),
+    "json": lambda request: {"k": "v"},
+}
+
+
+@pytest.mark.parametrize("kind", list(RESPONSES))
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_the_client_gets_the_bytes_a_real_server_sends(kind, method):
+    app = djng.Router(djng.path("r", RESPONSES[kind]))
+    status, headers, body = over_a_real_server(app, method, "/r")
+    response = Client(app).request(method, "/r")
+    assert (response.status_code, response.content) == (status, body)
+    assert response["Content-Type"] == headers["Content-Type"]
+    if method == "HEAD":
+        assert body == b""
+
+
 def test_query_strings():
     client = Client(ECHO)
     assert client.get("/echo?a=1&a=2&b=x").json()["query"] == {"a": ["1", "2"], "b": ["x"]}

@@ -14,17 +14,16 @@ JavaScript come from ``djng.static(app)`` in development.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
-from django.urls import get_urlconf, set_urlconf
 
-from .. import conf
-from ..handler import call_view
-from ..router import Route, Router, mount
+from .. import registry
+from ..layers import router_of
+from ..router import DjangoURLs, Route
 
-__all__ = ["AdminApp", "AdminRoute", "CONTEXT_PROCESSORS", "admin"]
+__all__ = ["AdminRoute", "CONTEXT_PROCESSORS", "admin"]
 
 #: The context processors the admin's templates need.
 CONTEXT_PROCESSORS = (
@@ -52,14 +51,14 @@ def admin(
     (it needs ``app_dirs=True`` and :data:`CONTEXT_PROCESSORS`). Sessions are
     added with ``session_backend`` unless an outer layer has them.
     """
-    conf.install_batteries()
+    registry.install_batteries()
     # Registers UserAdmin and GroupAdmin with Django's default site, where djng finds them.
     import django.contrib.auth.admin  # noqa: F401
     from django.contrib.admin import AdminSite, ModelAdmin
     from django.contrib.admin import site as default_site
 
     from ..commands import need_tables
-    from ..services import reconfigure
+    from ..reconfigure import reconfigure
     from ..services.templates import Django
     from .auth import auth
 
@@ -69,66 +68,35 @@ def admin(
     for entry in models:
         model, model_admin = entry if isinstance(entry, tuple) else (entry, None)
         if model_admin is None:
-            registered = default_site._registry.get(model)
-            model_admin = type(registered) if registered is not None else ModelAdmin
+            registered = default_site.is_registered(model)
+            model_admin = type(default_site.get_model_admin(model)) if registered else ModelAdmin
         site.register(model, model_admin)
     need_tables("admin", "auth", "contenttypes")
     if templates is None:
         templates = Django(app_dirs=True, context_processors=CONTEXT_PROCESSORS)
-    app = reconfigure(auth(AdminApp(site), session_backend=session_backend), templates=templates)
-    return AdminRoute.build(prefix, app)
-
-
-class AdminApp(Router):
-    """An ``AdminSite`` as a djng app: its URL patterns, namespaced, under one resolver."""
-
-    def __init__(self, site: Any) -> None:
-        from django.urls.resolvers import RegexPattern, URLResolver
-
-        super().__init__()
-        self.site = site
-        urls, app_name, namespace = site.urls
-        #: What reverse() sees: the admin's patterns in their namespace ('admin:index').
-        self.urlpatterns = [
-            URLResolver(RegexPattern(r"^"), urls, app_name=app_name, namespace=namespace)
-        ]
-        self._resolver = URLResolver(RegexPattern(r"^/"), self.urlpatterns)
-
-    def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if get_urlconf() is None:
-            set_urlconf(self)
-        return self._dispatch(request, **kwargs)
-
-    def _dispatch(self, request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
-        match = self._resolver.resolve(request.path_info)  # Resolver404 is a 404
-        request.resolver_match = match
-        return call_view(request, match.func, match.args, match.kwargs)
-
-    def __repr__(self) -> str:
-        return f"<djng admin {self.site.name!r}: {len(self.site._registry)} model(s)>"
+    urls, app_name, namespace = site.urls
+    sections = DjangoURLs(urls, app_name=app_name, namespace=namespace)
+    app = reconfigure(auth(sections, session_backend=session_backend), templates=templates)
+    route = AdminRoute.mount(prefix, app)
+    route.site = site
+    return route
 
 
 class AdminRoute(Route):
     """The admin as a route (mounted at its prefix) that is also an app (a view).
 
     In a Router's routes it mounts itself; anywhere a view goes (``djng.mount``,
-    ``serve``, the test client) it is the admin app.
+    ``serve``, the test client) it is the admin app. ``.site`` is its ``AdminSite``.
     """
 
-    __slots__ = ()
-
-    @classmethod
-    def build(cls, prefix: str, app: Callable) -> AdminRoute:
-        route = mount(prefix, app)
-        route.__class__ = cls
-        return route
+    __slots__ = ("site",)
 
     def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         return self.view(request, *args, **kwargs)
 
     @property
-    def __wrapped__(self) -> Callable:
-        return self.view
+    def djng_router(self) -> Any:
+        return router_of(self.view)
 
     def __repr__(self) -> str:
         return f"djng.admin(prefix={self.source.split('(', 1)[1].rstrip(')')})"

@@ -14,14 +14,15 @@ like any other model's (``djng.db.create_tables()`` or ``migrate``).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
 
-from .. import conf
+from .. import registry
+from ..layers import layer
 from ..services.secrets import secrets
+from ..state import state
 from .csrf import once
 
 __all__ = ["Auth", "auth", "login_required"]
@@ -45,7 +46,7 @@ class Auth:
         """
         if not callable(app):
             raise TypeError(f"djng.auth() needs a view to wrap, got {app!r}")
-        conf.install_batteries()  # the auth middleware imports the auth models
+        registry.install_batteries()  # the auth middleware imports the auth models
         from django.contrib.auth.middleware import AuthenticationMiddleware
 
         from ..commands import need_tables
@@ -56,12 +57,15 @@ class Auth:
         need_tables("auth", "contenttypes")
 
         def with_login_url(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            request._djng_login_url = login_url
-            return app(request, *args, **kwargs)
+            request_state = state(request)
+            saved, request_state.login_url = request_state.login_url, login_url
+            try:
+                return app(request, *args, **kwargs)
+            finally:
+                request_state.login_url = saved
 
-        functools.update_wrapper(with_login_url, app, updated=())
-        layer = middleware(AuthenticationMiddleware)(with_login_url)
-        return sessions(once(lambda r: "user" in r.__dict__, layer, app), session_backend)
+        authenticated = middleware(AuthenticationMiddleware)(layer(with_login_url, app))
+        return sessions(once(_has_user, authenticated, app), session_backend)
 
     # -- Django's helpers ---------------------------------------------------------------
 
@@ -89,7 +93,7 @@ class Auth:
     @property
     def User(self) -> type:  # noqa: N802 - a class, as Django names it
         """The user model (``get_user_model()``)."""
-        conf.install_batteries()
+        registry.install_batteries()
         from django.contrib.auth import get_user_model
 
         return get_user_model()
@@ -107,7 +111,7 @@ class Auth:
         After logging in it goes to the ``next`` parameter (when it is on this
         site) or ``next_page`` (a path or a route name).
         """
-        conf.install_batteries()
+        registry.install_batteries()
         from django.contrib.auth.views import LoginView
 
         return LoginView.as_view(
@@ -120,7 +124,7 @@ class Auth:
     @staticmethod
     def logout_view(*, next_page: str = "/", **options: Any) -> Callable:
         """Django's ``LogoutView``: a POST (with a CSRF token) logs out, then redirects."""
-        conf.install_batteries()
+        registry.install_batteries()
         from django.contrib.auth.views import LogoutView
 
         return LogoutView.as_view(next_page=next_page, **options)
@@ -130,6 +134,10 @@ class Auth:
 
 
 auth = Auth()
+
+
+def _has_user(request: Any) -> bool:
+    return "user" in request.__dict__  # set by Django's AuthenticationMiddleware
 
 
 def login_required(
@@ -161,8 +169,7 @@ def login_required(
                 return view(request, *args, **kwargs)
             return _to_login(request, login_url, redirect_field_name)
 
-        functools.update_wrapper(protected, view, updated=())
-        return protected
+        return layer(protected, view)
 
     return decorate if view is None else decorate(view)
 
@@ -180,5 +187,5 @@ def _to_login(request: HttpRequest, login_url: str | None, field: str) -> HttpRe
         preferred = None
     if preferred == "application/json":
         return error_response(request, 401, "Log in first.")
-    url = login_url or request.__dict__.get("_djng_login_url") or settings.LOGIN_URL
+    url = login_url or state(request).login_url or settings.LOGIN_URL
     return redirect_to_login(request.get_full_path(), resolve_url(url), field)

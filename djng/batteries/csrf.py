@@ -14,7 +14,11 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-__all__ = ["csrf", "csrf_exempt", "failure"]
+from .. import _django
+from ..layers import layer
+from ..state import state
+
+__all__ = ["csrf", "csrf_exempt", "failure", "once"]
 
 _HINT = (
     "A form that POSTs must include {% csrf_token %}; a JavaScript client must send the "
@@ -29,24 +33,13 @@ def csrf_exempt(view: Callable) -> Callable:
         raise TypeError(f"djng.csrf_exempt() needs a view, got {view!r}")
 
     def exempt(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        # For a subtree: the check runs later, around the view an inner Router picks.
-        request._dont_enforce_csrf_checks = True
+        # For a subtree: the check runs later, around the endpoint an inner Router picks.
+        _django.skip_csrf_checks(request)
         return view(request, *args, **kwargs)
 
-    functools.update_wrapper(exempt, view, updated=())
-    exempt.csrf_exempt = True
+    exempt = layer(exempt, view)
+    exempt.csrf_exempt = True  # Django's own mark, which CsrfViewMiddleware reads
     return exempt
-
-
-def is_exempt(view: Any) -> bool:
-    """True if ``view``, or a view it wraps, is marked ``csrf_exempt``."""
-    for _ in range(100):
-        if view is None:
-            return False
-        if getattr(view, "csrf_exempt", False):
-            return True
-        view = getattr(view, "__wrapped__", None)
-    return False
 
 
 def failure(request: HttpRequest, reason: str = "") -> HttpResponse:
@@ -62,18 +55,11 @@ def _middleware_class() -> type:
     from django.middleware.csrf import CsrfViewMiddleware
 
     class CsrfMiddleware(CsrfViewMiddleware):
-        """Django's CSRF middleware that also honours ``csrf_exempt`` on wrapped views."""
+        """Django's CSRF middleware, noting on the request that it is there."""
 
         def process_request(self, request: HttpRequest) -> None:
-            request._djng_csrf = True
+            state(request).csrf = True
             super().process_request(request)
-
-        def process_view(
-            self, request: HttpRequest, callback: Any, callback_args: tuple, callback_kwargs: dict
-        ) -> Any:
-            if is_exempt(callback):
-                return None
-            return super().process_view(request, callback, callback_args, callback_kwargs)
 
     return CsrfMiddleware
 
@@ -85,17 +71,16 @@ def csrf(app: Callable) -> Callable:
     """
     from ..middleware import middleware
 
-    layer = middleware(_middleware_class())(app)
-    return once(lambda request: "_djng_csrf" in request.__dict__, layer, app)
+    checked = middleware(_middleware_class())(app)
+    return once(lambda request: state(request).csrf, checked, app)
 
 
-def once(present: Callable[[HttpRequest], bool], layer: Callable, app: Callable) -> Callable:
-    """``layer`` (which wraps ``app``), skipped for a request on which ``present`` is true."""
+def once(present: Callable[[HttpRequest], bool], wrapped: Callable, app: Callable) -> Callable:
+    """``wrapped`` (a layer around ``app``), skipped for a request on which ``present`` is true."""
 
     def view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         if present(request):
             return app(request, *args, **kwargs)
-        return layer(request, *args, **kwargs)
+        return wrapped(request, *args, **kwargs)
 
-    functools.update_wrapper(view, app, updated=())
-    return view
+    return layer(view, app)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from importlib import import_module
+from typing import Any
 
+from .. import _django, registry
 from ..services.secrets import secrets
 from .csrf import csrf, once
 
@@ -46,16 +48,15 @@ def sessions(app: Callable, backend: str = "signed_cookies") -> Callable:
     engine = _engine(backend)
     secrets.require("sessions")
     if engine in _DB_BACKENDS:
-        from .. import conf
         from ..commands import need_tables
 
-        conf.install_batteries()
+        registry.install_batteries()
         need_tables("sessions")
     from ..middleware import middleware
 
     inner = csrf(app)
-    inner = once(_has("_messages"), middleware(_message_middleware())(inner), inner)
-    return once(_has("session"), middleware(_session_middleware(engine))(inner), inner)
+    inner = once(_django.has_messages, middleware(_message_middleware())(inner), inner)
+    return once(_has_session, middleware(_session_middleware(engine))(inner), inner)
 
 
 def _engine(backend: str) -> str:
@@ -70,14 +71,13 @@ def _engine(backend: str) -> str:
     return engine
 
 
-def _has(attribute: str) -> Callable:
-    return lambda request: attribute in request.__dict__
+def _has_session(request: Any) -> bool:
+    return "session" in request.__dict__  # set by Django's SessionMiddleware
 
 
 @functools.cache
 def _session_middleware(engine: str) -> type:
     from django.contrib.sessions.middleware import SessionMiddleware
-    from django.utils.deprecation import MiddlewareMixin
 
     store = import_module(engine).SessionStore
 
@@ -85,7 +85,7 @@ def _session_middleware(engine: str) -> type:
         """Django's SessionMiddleware with its engine chosen by djng, not by settings."""
 
         def __init__(self, get_response: Callable) -> None:
-            MiddlewareMixin.__init__(self, get_response)
+            super().__init__(get_response)
             self.SessionStore = store
 
     Sessions.__qualname__ = f"Sessions[{engine.rsplit('.', 1)[-1]}]"

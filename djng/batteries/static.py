@@ -11,7 +11,6 @@ In production, let a front server (nginx, a CDN) or WhiteNoise serve them.
 
 from __future__ import annotations
 
-import functools
 import mimetypes
 import os
 import threading
@@ -22,8 +21,8 @@ from typing import Any
 from django.core.files.storage import FileSystemStorage
 from django.http import Http404, HttpRequest, HttpResponseBase
 
-from .. import conf
-from ..services.proxy import ContextProxy
+from .. import _django, location, registry
+from ..layers import layer
 
 __all__ = ["static"]
 
@@ -77,8 +76,7 @@ def static(
             raise Http404("No such static file.")
         return _file_response(request, found)
 
-    functools.update_wrapper(view, app, updated=())
-    return view
+    return layer(view, app)
 
 
 class _Folders:
@@ -93,7 +91,7 @@ class _Folders:
     def root_dir(self) -> Path | None:
         if self.root.is_absolute():
             return self.root
-        folder = conf.app_dir()
+        folder = location.app_dir()
         return None if folder is None else folder / self.root
 
     @property
@@ -120,7 +118,7 @@ class _Folders:
         else:
             dirs.append(os.path.realpath(root))
         if self.app_dirs:
-            conf.setup()
+            registry.setup()
             from django.apps import apps
 
             for config in apps.get_app_configs():
@@ -201,7 +199,7 @@ def _with_static_url(
     return scope.run(call)
 
 
-class _StaticURLs(ContextProxy):
+class _StaticURLs(_django.ContextProxy):
     """The storage in effect, except that its ``.static`` gives URLs under another prefix."""
 
     def __init__(self, base: Any, url: str, root: Path | None) -> None:

@@ -1,13 +1,20 @@
-"""djng's services: each one a context-local stack of swappable backends."""
+"""djng's services: each one a context-local stack of swappable backends.
+
+Each ``services/<name>.py`` declares everything about its service (backends,
+URL schemes, environment variables, the Django settings of its delegating
+backend, its health check); :data:`SERVICES` is the registry that
+``djng.conf``, ``djng.health``, ``djng.reconfigure`` and start-up iterate.
+"""
+
+import os
 
 from .cache import cache
 from .db import db
 from .debug import debug
 from .errors import errors
 from .mail import mail
-from .reconfigure import reconfigure
 from .secrets import secrets
-from .stack import Service, Use, in_request
+from .stack import Service, Use
 from .storage import storage
 from .templates import templates
 
@@ -18,16 +25,16 @@ SERVICES: dict[str, Service] = {
 }
 
 
-
 def load_environment() -> None:
     """Build the defaults that environment variables name, so a bad URL fails at start-up."""
-    import os
+    for service in SERVICES.values():
+        if any(os.environ.get(variable) for variable in service.environ):
+            service.default()
 
-    from .urls import ENVIRONMENT
 
-    for name, (variables, _) in ENVIRONMENT.items():
-        if any(os.environ.get(variable) for variable in variables):
-            SERVICES[name].default()
+def django_settings() -> dict[str, dict]:
+    """The Django settings of every service's delegating backend, by service name."""
+    return {name: s.django_settings for name, s in SERVICES.items() if s.django_settings}
 
 
 __all__ = [
@@ -37,11 +44,10 @@ __all__ = [
     "cache",
     "db",
     "debug",
+    "django_settings",
     "errors",
-    "in_request",
     "load_environment",
     "mail",
-    "reconfigure",
     "secrets",
     "storage",
     "templates",

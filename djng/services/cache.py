@@ -1,14 +1,16 @@
 """``djng.cache``: Django cache backends on a context-local stack.
 
 ``django.core.cache.cache``, ``caches['default']`` and cache-backed sessions
-follow the backend in effect, through :class:`ContextCache`.
+follow the backend in effect, through :class:`ContextCache`. The process
+default comes from ``DJNG_CACHE_URL`` when it is set, else an in-process
+``LocMem``.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import Any
+from urllib.parse import unquote
 
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.dummy import DummyCache
@@ -16,12 +18,15 @@ from django.core.cache.backends.filebased import FileBasedCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
 
-from ..housekeeping import cache_handle_opened
-from .proxy import ContextProxy
+from .. import _django
+from ..state import cache_handle_opened
+from . import _url
 from .stack import Service
-from .urls import cache_from_url, from_environment, redact
 
-__all__ = ["ContextCache", "Dummy", "FileBased", "LocMem", "Redis", "cache"]
+__all__ = ["SCHEMES", "ContextCache", "Dummy", "FileBased", "LocMem", "Redis", "cache", "from_url"]
+
+#: The URL schemes :func:`from_url` reads.
+SCHEMES = ("redis", "rediss", "unix", "locmem", "file", "dummy")
 
 
 def _params(timeout: float | None, key_prefix: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -63,10 +68,7 @@ class FileBased(FileBasedCache):
     ) -> None:
         self.path = str(path)
         options = {"MAX_ENTRIES": max_entries, "CULL_FREQUENCY": cull_frequency}
-        # Django's __init__ creates the folder at once; its set() and add()
-        # create it when needed, so djng skips that step.
-        BaseCache.__init__(self, _params(timeout, key_prefix, options))
-        self._dir = os.path.abspath(self.path)
+        _django.file_cache_without_folder(self, self.path, _params(timeout, key_prefix, options))
 
     def __repr__(self) -> str:
         return f"FileBased({self.path!r})"
@@ -102,7 +104,7 @@ class Redis(RedisCache):
         if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError(
                 f"djng.cache.Redis needs a redis://, rediss:// or unix:// URL, got "
-                f"{redact(str(url))!r}"
+                f"{_url.redact(str(url))!r}"
             )
         options.setdefault("socket_connect_timeout", 5)
         options.setdefault("socket_timeout", 5)
@@ -110,23 +112,82 @@ class Redis(RedisCache):
         super().__init__(url, _params(timeout, key_prefix, options))
 
     def __repr__(self) -> str:
-        return f"Redis({redact(self.url)!r})"
+        return f"Redis({_url.redact(self.url)!r})"
+
+
+def from_url(url: str) -> BaseCache:
+    """A cache backend from ``redis://[:pw@]host:6379/0?key_prefix=app&timeout=300``.
+
+    Also ``rediss://`` (TLS), ``unix:///path.sock``, ``locmem://[name]``,
+    ``file:///path/to/dir`` and ``dummy://``. ``timeout`` (seconds, the default
+    expiry) and ``key_prefix`` are djng's; other Redis options (``db``, ...) are
+    passed to redis-py.
+    """
+    parts, query = _url.split(url, "cache", SCHEMES)
+    scheme = parts.scheme.lower()
+    timeout = _url.number(query, "timeout", url, "cache")
+    key_prefix = query.pop("key_prefix", "")
+    common: dict[str, Any] = {"key_prefix": key_prefix}
+    if timeout is not None:
+        common["timeout"] = timeout
+    if scheme in ("redis", "rediss", "unix"):
+        if scheme != "unix" and not parts.hostname:
+            raise ValueError(f"The cache URL {_url.redact(url)!r} names no Redis host")
+        known = _redis_options()
+        _url.no_more({k: v for k, v in query.items() if k not in known}, url, "cache",
+                     "timeout, key_prefix and redis-py's: " + ", ".join(sorted(known)))
+        # The remaining query options (db=, ...) stay in the URL for redis-py.
+        server = parts._replace(query="&".join(f"{k}={v}" for k, v in query.items())).geturl()
+        return Redis(server, **common)
+    if scheme == "locmem":
+        _url.no_more(query, url, "cache", "timeout, key_prefix")
+        return LocMem(parts.netloc or None, **common)
+    if scheme == "file":
+        _url.no_more(query, url, "cache", "timeout, key_prefix")
+        if not parts.path:
+            raise ValueError(
+                f"The cache URL {_url.redact(url)!r} names no folder: use file:///path/to/dir"
+            )
+        return FileBased(unquote(parts.path), **common)
+    _url.no_more(query, url, "cache", "none")
+    return Dummy()
+
+
+def _redis_options() -> set[str]:
+    """The options redis-py takes in a URL's query string."""
+    import inspect
+
+    try:
+        from redis import connection
+    except ImportError:
+        raise ImportError("A redis:// cache needs redis-py: pip install 'djng[redis]'") from None
+    names = set(connection.URL_QUERY_ARGUMENT_PARSERS)
+    for cls in (connection.AbstractConnection, connection.SSLConnection):
+        names.update(inspect.signature(cls.__init__).parameters)
+    return names - {"self", "args", "kwargs", "host", "port", "path"}
+
+
+def check() -> None:
+    """Health: write, read back and delete a key in the cache in effect."""
+    backend = cache.current()
+    if isinstance(backend, DummyCache):
+        return  # stores nothing by design; nothing to reach
+    key = f"djng:health:{uuid.uuid4().hex}"
+    backend.set(key, "ok", 30)
+    try:
+        if backend.get(key) != "ok":
+            raise RuntimeError("the cache did not return the value just written")
+    finally:
+        backend.delete(key)
 
 
 def _coerce(backend: Any) -> BaseCache:
     if isinstance(backend, BaseCache):
         return backend
-    if isinstance(backend, str):
-        return cache_from_url(backend)
     raise TypeError(
         "Use djng.cache.LocMem(), FileBased(path), Dummy(), Redis(url), a cache URL "
         "or a Django cache backend"
     )
-
-
-def _default() -> BaseCache:
-    backend = from_environment("cache")
-    return LocMem() if backend is None else backend
 
 
 class CacheService(Service[BaseCache]):
@@ -140,11 +201,15 @@ cache = CacheService(
     "cache",
     expects="a Django cache backend such as djng.cache.LocMem()",
     coerce=_coerce,
-    default=_default,
+    default=LocMem,
+    from_url=from_url,
+    environ=("DJNG_CACHE_URL",),
+    django_settings={"CACHES": {"default": {"BACKEND": "djng.services.cache.ContextCache"}}},
+    health_check=check,
 )
 
 
-class ContextCache(ContextProxy):
+class ContextCache(_django.ContextProxy):
     """The backend Django's ``CACHES['default']`` names: forwards to ``djng.cache``."""
 
     def __init__(self, location: Any = None, params: Any = None) -> None:

@@ -5,6 +5,8 @@ created; a database router (:class:`ContextRouter`) sends the ORM's reads and
 writes to the alias in effect, and ``djng.db.atomic()`` opens a transaction on
 it. Django's ``'default'`` alias mirrors the process default, for code that uses
 ``django.db.connection`` directly. Connections are opened on first query only.
+The process default comes from ``DJNG_DATABASE_URL`` (or ``DATABASE_URL``) when
+set, else ``db.sqlite3`` in the app's folder.
 """
 
 from __future__ import annotations
@@ -18,17 +20,110 @@ from collections.abc import Callable, Mapping
 from contextlib import ContextDecorator
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from .. import conf
+from .. import _django, location, registry
+from . import _url
 from .stack import Service
-from .urls import database_from_url, from_environment, parse_database_url
 
-__all__ = ["ContextRouter", "Database", "SQLite", "db", "parse_database_url"]
+__all__ = [
+    "ENGINES", "ContextRouter", "Database", "SQLite", "create_tables", "db", "from_url",
+    "parse_database_url",
+]
+
+#: The URL schemes a database URL may have, and the Django engine of each.
+ENGINES = {
+    "sqlite": "django.db.backends.sqlite3",
+    "sqlite3": "django.db.backends.sqlite3",
+    "postgres": "django.db.backends.postgresql",
+    "postgresql": "django.db.backends.postgresql",
+    "pgsql": "django.db.backends.postgresql",
+    "mysql": "django.db.backends.mysql",
+    "mariadb": "django.db.backends.mysql",
+    "oracle": "django.db.backends.oracle",
+}
 
 _aliases = itertools.count(1)
 _register_lock = threading.Lock()
+
+
+def parse_database_url(url: str) -> dict[str, Any]:
+    """One ``DATABASES`` entry from ``postgres://user:pw@host:5432/name?sslmode=require``.
+
+    ``conn_max_age`` (seconds) and ``conn_health_checks`` (1 or 0) are djng's
+    options; the others go to the driver (``OPTIONS``, checked for PostgreSQL).
+    ``sqlite:///relative.db``, ``sqlite:////absolute.db`` and ``sqlite://:memory:``
+    name SQLite files.
+    """
+    parts, query = _url.split(url, "database", tuple(ENGINES))
+    engine = ENGINES[parts.scheme.lower()]
+    # djng's options; every other one goes to the driver.
+    connection: dict[str, Any] = {}
+    max_age = _url.number(query, "conn_max_age", url, "database")
+    if max_age is not None:
+        connection["CONN_MAX_AGE"] = max_age
+    if "conn_health_checks" in query:
+        connection["CONN_HEALTH_CHECKS"] = _url.flag(query, "conn_health_checks", url, "database")
+    if engine.endswith("sqlite3"):
+        name = ":memory:" if parts.netloc == ":memory:" else unquote(parts.path[1:])
+        if not name:
+            raise ValueError(
+                f"The database URL {_url.redact(url)!r} names no file: "
+                "use sqlite:///path/db.sqlite3"
+            )
+        return {"ENGINE": engine, "NAME": name, "OPTIONS": query, **connection}
+    name = unquote(parts.path.lstrip("/"))
+    if not name:
+        raise ValueError(
+            f"The database URL {_url.redact(url)!r} names no database: add it as the path, "
+            f"e.g. {parts.scheme}://user@host:5432/dbname"
+        )
+    if not parts.hostname:
+        raise ValueError(f"The database URL {_url.redact(url)!r} names no host")
+    if engine.endswith("postgresql") and query:
+        _check_postgres_options(query, url)
+    return {
+        **connection,
+        "ENGINE": engine,
+        "NAME": name,
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": unquote(parts.hostname),
+        "PORT": str(parts.port or ""),
+        "OPTIONS": query,
+    }
+
+
+def _check_postgres_options(options: dict[str, str], url: str) -> None:
+    try:
+        from psycopg.conninfo import make_conninfo
+    except ImportError:
+        raise ImportError(
+            "A postgres:// database needs psycopg: pip install 'djng[postgres]'"
+        ) from None
+    try:
+        make_conninfo("", **options)
+    except Exception as exc:
+        raise ValueError(
+            f"Bad option in database URL {_url.redact(url)!r}: {exc} (djng's own: "
+            "conn_max_age, conn_health_checks; the rest are libpq's, such as sslmode and "
+            "connect_timeout)"
+        ) from None
+
+
+def from_url(url: str) -> Database:
+    """A database from its URL (see :func:`parse_database_url`)."""
+    config = parse_database_url(url)
+    if config["ENGINE"].endswith("sqlite3"):
+        return SQLite(
+            config["NAME"],
+            conn_max_age=config.get("CONN_MAX_AGE", 0),
+            conn_health_checks=config.get("CONN_HEALTH_CHECKS", False),
+            **config["OPTIONS"],
+        )
+    return Database(url)
 
 class Database:
     """A database, registered as a Django connection alias (``.alias``).
@@ -138,15 +233,10 @@ def _remove_database_files(name: str) -> None:
 
 def _register(alias: str, config: dict[str, Any]) -> None:
     """Add a connection alias without mutating a dict other threads may iterate."""
-    from django.conf import settings
-
     with _register_lock:
         if alias in connections.settings:
             raise ValueError(f"djng.db: a database with alias {alias!r} already exists")
-        full = connections.configure_settings({DEFAULT_DB_ALIAS: dict(config)})[DEFAULT_DB_ALIAS]
-        databases = {**connections.settings, alias: full}
-        connections.settings = databases
-        settings.DATABASES = databases
+        _django.add_database(alias, config)
 
 
 def _mirror_default(database: Database) -> None:
@@ -157,21 +247,11 @@ def _mirror_default(database: Database) -> None:
     (they are at the end of their current request unless ``conn_max_age`` keeps them).
     """
     with _register_lock:
-        default = connections.settings[DEFAULT_DB_ALIAS]
-        if default == connections.settings[database.alias]:
-            return
-        if hasattr(connections._connections, DEFAULT_DB_ALIAS):
-            connections[DEFAULT_DB_ALIAS].close()
-            del connections[DEFAULT_DB_ALIAS]
-        default.clear()
-        default.update(connections.settings[database.alias])
+        _django.mirror_database(database.alias, DEFAULT_DB_ALIAS)
 
 
 def _default() -> Database:
-    database = from_environment("db")
-    if database is not None:
-        return database
-    folder = conf.app_dir()
+    folder = location.app_dir()
     if folder is None:
         raise RuntimeError(
             "djng.db has no default database: DJNG_DATABASE_URL is not set and the app "
@@ -186,8 +266,6 @@ def _default() -> Database:
 def _coerce(backend: Any) -> Database:
     if isinstance(backend, Database):
         return backend
-    if isinstance(backend, str):
-        return database_from_url(backend)
     raise TypeError("Use djng.db.SQLite(path), SQLite(':memory:'), Database(url) or a URL")
 
 
@@ -230,11 +308,58 @@ class DbService(Service[Database]):
         return database
 
     def create_tables(self, *models: Any, database: Database | None = None) -> list:
-        """Create the missing tables of every model (or of ``models``) on the database in
-        effect; existing tables are left alone. See ``djng.models.create_tables``."""
-        from ..models import create_tables
-
+        """Create the missing tables of every model (or of ``models``): :func:`create_tables`."""
         return create_tables(*models, database=database)
+
+
+def create_tables(*models: Any, database: Database | None = None) -> list[type]:
+    """Create the missing tables of ``models`` (default: every installed model).
+
+    Runs on ``database`` or the database in effect (``djng.db.current()``), like
+    ``migrate --run-syncdb`` for apps without migrations: existing tables are
+    left alone, never altered. With no ``models`` given, Django's post-migrate
+    step also runs (content types and permissions). Returns the models whose
+    tables were created. For a database that lives on, prefer migrations.
+    """
+    registry.setup()
+    from django.apps import apps
+    from django.core.management.sql import emit_post_migrate_signal
+
+    alias = (database if database is not None else db.current()).alias
+    connection = connections[alias]
+    if models:
+        candidates = list(models)
+    else:
+        candidates = [
+            model
+            for config in apps.get_app_configs()
+            if config.models_module is not None
+            for model in config.get_models()
+        ]
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+    convert = connection.introspection.identifier_converter
+    created = []
+    with connection.schema_editor() as editor:
+        for model in candidates:
+            opts = model._meta  # noqa: SLF001 - Django's documented Model._meta API
+            if convert(opts.db_table) in tables or not opts.can_migrate(connection):
+                continue
+            if opts.swapped or opts.proxy:
+                continue
+            editor.create_model(model)
+            tables.add(convert(opts.db_table))
+            created.append(model)
+    if created and not models:
+        emit_post_migrate_signal(0, False, alias)
+    return created
+
+
+def check() -> None:
+    """Health: open (or reuse) a connection to the database in effect and run ``SELECT 1``."""
+    with db.current().connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
 
 
 db = DbService(
@@ -242,6 +367,10 @@ db = DbService(
     expects="a database such as djng.db.SQLite(path) or djng.db.Database(url)",
     coerce=_coerce,
     default=_default,
+    from_url=from_url,
+    environ=("DJNG_DATABASE_URL", "DATABASE_URL"),
+    django_settings={"DATABASE_ROUTERS": ["djng.services.db.ContextRouter"]},
+    health_check=check,
 )
 
 

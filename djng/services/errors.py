@@ -1,25 +1,207 @@
-"""``djng.errors``: where unhandled exceptions are reported, and the error-pages wrapper.
+"""``djng.errors``: what an exception becomes, where it is reported, and error pages.
 
-A reporter is any object with ``report(request, exception)``. ``Log`` (the
-default) writes the traceback to a logger; ``Mail`` sends Django's error e-mail
-(with its sensitive-data filtering) through the mail service in effect;
-``Multiple`` sends to several. Calling ``djng.errors(app, not_found=...,
-server_error=...)`` wraps an app with custom error pages.
+This module is the one rule for exceptions. :func:`response_for_exception`
+turns any exception into a response: Django's 4xx exceptions into negotiated
+error pages, anything else into a reported 500 (Django's technical page when
+``djng.debug`` is on). Every layer that must answer whatever happens (the WSGI
+adapter, each ``djng.middleware`` wrapper, ``djng.reconfigure``) applies it, as
+Django's ``convert_exception_to_response`` does around each middleware. The
+exception a response stands for is kept in the request's state
+(``djng.state.RequestState.error``), so that error pages further out
+(``djng.errors(app, not_found=..., server_error=...)``) can replace it.
+
+Reports go to the reporter in effect, an object with ``report(request,
+exception)``: ``Log`` (the default) writes the traceback to a logger; ``Mail``
+sends Django's error e-mail (with its sensitive-data filtering) through the mail
+service in effect; ``Multiple`` sends to several. Each exception is reported once.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.http import HttpRequest
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
+from django.core.signals import got_request_exception
+from django.http import Http404, HttpRequest, HttpResponseBase
+from django.http.multipartparser import MultiPartParserError
 
+from ..layers import layer
+from ..responses import error_response, to_response
+from ..state import state
+from .debug import debug
 from .stack import Service
 
-__all__ = ["Log", "Mail", "Multiple", "errors"]
+__all__ = [
+    "CLIENT_ERRORS",
+    "Log",
+    "Mail",
+    "Multiple",
+    "error_pages",
+    "errors",
+    "is_server_error",
+    "report",
+    "response_for_exception",
+]
+
+#: Exceptions Django maps to a 4xx response rather than a reported 500.
+CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, MultiPartParserError)
 
 _logger = logging.getLogger("djng.errors")
+
+
+# -- the rule -------------------------------------------------------------------------------
+
+
+def response_for_exception(request: HttpRequest, exc: Exception) -> HttpResponseBase:
+    """The response for ``exc``, negotiated for the client.
+
+    ``Http404`` -> 404, ``PermissionDenied`` -> 403, a body over the upload limit
+    -> 413, ``BadRequest``/``SuspiciousOperation`` -> 400; anything else is
+    reported and becomes a 500 (Django's technical page when debugging).
+    """
+    if isinstance(exc, Http404):
+        response = error_response(request, 404, _message(exc))
+    elif isinstance(exc, PermissionDenied):
+        response = error_response(request, 403, _message(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        response = error_response(request, 413, "The request body is larger than allowed.")
+    elif isinstance(exc, (BadRequest, MultiPartParserError)):
+        response = error_response(request, 400, _message(exc))
+    elif isinstance(exc, SuspiciousOperation):
+        # As Django does: log to django.security.<Class>, answer without details.
+        logging.getLogger(f"django.security.{type(exc).__name__}").error(
+            str(exc), extra={"status_code": 400, "request": request}
+        )
+        response = error_response(request, 400)
+    else:
+        return server_error_response(request, exc)
+    state(request).error = (exc, response)
+    return response
+
+
+def server_error_response(request: HttpRequest, exc: Exception) -> HttpResponseBase:
+    """Report an unhandled exception and answer 500 (the technical page when debugging)."""
+    report(request, exc)
+    response = _technical_500(request, exc) if debug.current() else None
+    if response is None:
+        response = error_response(request, 500)
+    state(request).error = (exc, response)
+    return response
+
+
+def is_server_error(exc: BaseException) -> bool:
+    """True for exceptions that become a reported 500, False for Django's 4xx ones."""
+    return not isinstance(exc, CLIENT_ERRORS)
+
+
+def report(request: HttpRequest, exc: BaseException) -> None:
+    """Send ``exc`` to the error reporting service in effect, once per exception."""
+    request_state = state(request)
+    if request_state.reported is exc:
+        return
+    request_state.reported = exc
+    try:
+        got_request_exception.send(sender=None, request=request)
+        errors.current().report(request, exc)
+    except Exception:  # reporting must never turn one failure into two
+        _logger.exception("djng could not report an exception")
+        _logger.error("The exception it could not report:", exc_info=exc)
+
+
+def _technical_500(request: HttpRequest, exc: Exception) -> HttpResponseBase | None:
+    """Django's debug page, or None (and a log line) if even that cannot be built."""
+    from django.views.debug import technical_500_response
+
+    try:
+        return technical_500_response(request, type(exc), exc, exc.__traceback__)
+    except Exception:
+        _logger.exception("djng could not build the debug page; answering a plain 500")
+        return None
+
+
+def _message(exc: Exception) -> str | None:
+    if exc.args and isinstance(exc.args[0], str) and exc.args[0]:
+        return exc.args[0]
+    return None
+
+
+# -- error pages -------------------------------------------------------------------------------
+
+
+def error_pages(
+    app: Callable,
+    *,
+    not_found: Callable | None = None,
+    server_error: Callable | None = None,
+) -> Callable:
+    """Give ``app`` its own 404 and 500 views (``djng.errors(app, ...)``).
+
+    ``not_found`` handles ``Http404`` (including no matching route) and
+    ``server_error`` handles unhandled exceptions, after they are reported.
+    Either view receives ``(request, exception)``, or just ``(request)`` if that
+    is all it takes. With ``djng.debug`` on, the technical 500 page wins.
+    """
+    on_404 = _error_view(not_found, "not_found", 404)
+    on_500 = _error_view(server_error, "server_error", 500)
+    if on_404 is None and on_500 is None:
+        raise TypeError("djng.errors(app, ...) needs not_found=view and/or server_error=view")
+
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            response = to_response(app(request, *args, **kwargs), app)
+        except Exception as exc:
+            response, caught = None, exc
+        else:
+            error = state(request).error
+            if error is None or error[1] is not response:
+                return response  # not an exception's response: nothing to replace
+            caught = error[0]
+        if on_404 is not None and isinstance(caught, Http404):
+            return on_404(request, caught)
+        if on_500 is not None and is_server_error(caught):
+            if debug.current():
+                return server_error_response(request, caught)
+            report(request, caught)
+            return on_500(request, caught)
+        if response is None:
+            raise caught
+        return response
+
+    return layer(view, app)
+
+
+def _error_view(view: Callable | None, role: str, status: int) -> Callable | None:
+    if view is None:
+        return None
+    if not callable(view):
+        raise TypeError(f"djng.errors({role}=...) must be a view, got {view!r}")
+    try:
+        params = inspect.signature(view).parameters.values()
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        takes_exception = len(positional) >= 2 or any(p.kind is p.VAR_POSITIONAL for p in params)
+    except (TypeError, ValueError):
+        takes_exception = True
+
+    def call(request: HttpRequest, exc: Exception) -> HttpResponseBase:
+        result = view(request, exc) if takes_exception else view(request)
+        response = to_response(result, view)
+        if not isinstance(result, (HttpResponseBase, tuple)):
+            response.status_code = status  # a bare body keeps the error's status
+            response.reason_phrase = None
+        return response
+
+    return call
+
+
+# -- reporters -----------------------------------------------------------------------------------
 
 
 class Log:
@@ -119,9 +301,7 @@ class ErrorsService(Service[Any]):
         not_found: Callable | None = None,
         server_error: Callable | None = None,
     ) -> Callable:
-        """Wrap ``app`` with custom 404 and 500 views; usable as a decorator too."""
-        from ..middleware import error_pages
-
+        """Wrap ``app`` with custom 404 and 500 views (:func:`error_pages`); also a decorator."""
         if app is None:
             return lambda app: error_pages(app, not_found=not_found, server_error=server_error)
         return error_pages(app, not_found=not_found, server_error=server_error)

@@ -3,7 +3,8 @@
 A djng mail backend is a plain object that opens Django e-mail connections.
 ``send_mail``, ``EmailMessage.send`` and ``mail_admins`` follow the backend in
 effect, because Django's ``EMAIL_BACKEND`` names :class:`ContextEmailBackend`,
-which Django instantiates on every send.
+which Django instantiates on every send. The process default comes from
+``DJNG_EMAIL_URL`` when it is set, else an in-memory outbox.
 """
 
 from __future__ import annotations
@@ -11,16 +12,22 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from django.utils.module_loading import import_string
 
+from . import _url
 from .stack import Service
-from .urls import from_environment, mail_from_url
 
 if TYPE_CHECKING:
     from django.core.mail.backends.base import BaseEmailBackend
 
-__all__ = ["SMTP", "Backend", "Console", "File", "MailBackend", "Memory", "mail"]
+__all__ = [
+    "SCHEMES", "SMTP", "Backend", "Console", "File", "MailBackend", "Memory", "from_url", "mail",
+]
+
+#: The URL schemes :func:`from_url` reads.
+SCHEMES = ("smtp", "smtps", "console", "file", "memory")
 
 
 class MailBackend:
@@ -56,6 +63,11 @@ class Memory(MailBackend):
         from .mail_connections import MemoryConnection
 
         return MemoryConnection(self, fail_silently=fail_silently, **kwargs)
+
+    def deliver(self, messages: Sequence) -> None:
+        """Add ``messages`` to the outbox (the connections this backend opens call it)."""
+        with self._lock:
+            self.outbox.extend(messages)
 
     def clear(self) -> None:
         with self._lock:
@@ -95,7 +107,9 @@ class File(Backend):
     """Writes each connection's messages to a new file in ``directory``."""
 
     def __init__(self, directory: str) -> None:
-        super().__init__("djng.services.mail_connections.FileConnection", file_path=str(directory))
+        from .mail_connections import FileConnection
+
+        super().__init__(FileConnection, file_path=str(directory))
         self.directory = str(directory)
 
 
@@ -155,22 +169,64 @@ class SMTP(MailBackend):
         return f"SMTP({self.host!r}, {self.port})"
 
 
+def from_url(url: str) -> MailBackend:
+    """A mail backend from ``smtp://user:pass@host:587?tls=1&timeout=10``.
+
+    ``smtps://`` is implicit TLS (port 465 by default); ``tls=1`` is STARTTLS.
+    Also ``console://``, ``file:///path/to/dir`` and ``memory://``.
+    """
+    parts, query = _url.split(url, "e-mail", SCHEMES)
+    scheme = parts.scheme.lower()
+    if scheme in ("smtp", "smtps"):
+        use_ssl = scheme == "smtps" or _url.flag(query, "ssl", url, "e-mail")
+        use_tls = _url.flag(query, "tls", url, "e-mail")
+        timeout = _url.number(query, "timeout", url, "e-mail")
+        _url.no_more(query, url, "e-mail", "tls, ssl, timeout")
+        if not parts.hostname:
+            raise ValueError(f"The e-mail URL {_url.redact(url)!r} names no SMTP host")
+        if use_tls and use_ssl:
+            raise ValueError(
+                f"The e-mail URL {_url.redact(url)!r} asks for both STARTTLS (tls=1) and "
+                "implicit TLS (smtps:// or ssl=1); pick one"
+            )
+        return SMTP(
+            unquote(parts.hostname),
+            parts.port or (465 if use_ssl else 25),
+            unquote(parts.username) if parts.username else None,
+            unquote(parts.password) if parts.password else None,
+            use_tls=use_tls,
+            use_ssl=use_ssl,
+            timeout=10 if timeout is None else timeout,
+        )
+    _url.no_more(query, url, "e-mail", "none")
+    if scheme == "console":
+        return Console()
+    if scheme == "file":
+        if not parts.path:
+            raise ValueError(
+                f"The e-mail URL {_url.redact(url)!r} names no folder: use file:///path/to/dir"
+            )
+        return File(unquote(parts.path))
+    return Memory()
+
+
+def check() -> None:
+    """Health: open and close a connection with the mail backend in effect (SMTP: connect,
+    log in)."""
+    connection = mail.current().connection()
+    connection.open()
+    connection.close()
+
+
 def _coerce(backend: Any) -> MailBackend:
     if isinstance(backend, MailBackend):
         return backend
     if isinstance(backend, type):
         return Backend(backend)  # checks that it is a Django e-mail backend class
-    if isinstance(backend, str):
-        return mail_from_url(backend)
     raise TypeError(
         "Use djng.mail.Memory(), Console(), File(dir), SMTP(host, port), Backend(cls) "
         "or an e-mail URL"
     )
-
-
-def _default() -> MailBackend:
-    backend = from_environment("mail")
-    return Memory() if backend is None else backend
 
 
 class MailService(Service[MailBackend]):
@@ -185,7 +241,11 @@ mail = MailService(
     "mail",
     expects="a mail backend such as djng.mail.Memory() or djng.mail.SMTP(host, port)",
     coerce=_coerce,
-    default=_default,
+    default=Memory,
+    from_url=from_url,
+    environ=("DJNG_EMAIL_URL",),
+    django_settings={"EMAIL_BACKEND": "djng.services.mail.ContextEmailBackend"},
+    health_check=check,
 )
 
 

@@ -1,19 +1,18 @@
-"""The Django e-mail backends djng's mail backends open (imported on first send)."""
+"""The Django e-mail backends djng's mail backends open (imported on first send,
+so that smtplib and ssl cost nothing to an app that sends no mail)."""
 
 from __future__ import annotations
 
-import datetime
-import os
 import smtplib
 import ssl
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from django.core.mail.backends.base import BaseEmailBackend
-from django.core.mail.backends.filebased import EmailBackend as DjangoFileBackend
 from django.core.mail.backends.smtp import EmailBackend as DjangoSMTPBackend
 from django.utils.functional import cached_property
+
+from .. import _django
 
 
 class MemoryConnection(BaseEmailBackend):
@@ -27,23 +26,12 @@ class MemoryConnection(BaseEmailBackend):
         messages = list(messages)
         for message in messages:
             message.message()  # as Django's locmem backend: fail on bad headers now
-        with self.target._lock:
-            self.target.outbox.extend(messages)
+        self.target.deliver(messages)
         return len(messages)
 
 
-class FileConnection(DjangoFileBackend):
-    """Django's file backend, with a file name that is unique per connection.
-
-    Django names the file by the second and ``id(self)``, which two connections
-    opened in quick succession can share.
-    """
-
-    def _get_filename(self) -> str:
-        if self._fname is None:
-            stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-            self._fname = os.path.join(self.file_path, f"{stamp}-{uuid.uuid4().hex}.log")
-        return self._fname
+#: Django's file backend, with a file name that is unique per connection.
+FileConnection = _django.file_mail_backend()
 
 
 class SMTPConnection(DjangoSMTPBackend):

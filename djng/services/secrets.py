@@ -1,9 +1,9 @@
 """``djng.secrets``: the secret key that signs sessions, cookies, CSRF and tokens.
 
 Django reads ``settings.SECRET_KEY`` (and ``SECRET_KEY_FALLBACKS``) wherever it
-signs something. djng gives Django lazy values for both (``djng.conf``) that
-resolve ``djng.secrets.current()`` on every use, so signing follows the key in
-effect like every other service.
+signs something. djng gives Django lazy values for both (the service's
+``django_settings``) that resolve ``djng.secrets.current()`` on every use, so
+signing follows the key in effect like every other service.
 
 Where the key comes from, first match wins:
 
@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import lazy
 
-from .. import conf
+from .. import location
 from .debug import debug
 from .stack import Service
 
@@ -77,7 +78,7 @@ def development() -> bool:
     the process default does; nor does importing ``djng.testing`` without using it.
     """
     testing = sys.modules.get("djng.testing")
-    return debug._default is True or bool(getattr(testing, "in_use", False))
+    return debug.default() is True or bool(getattr(testing, "in_use", False))
 
 
 def _default() -> Key:
@@ -99,7 +100,7 @@ def _default() -> Key:
 
 def _development_key() -> str:
     """The key kept next to the app, created on first use; in memory without a folder."""
-    folder = conf.app_dir()
+    folder = location.app_dir()
     if folder is None:
         return _random.token_urlsafe(50)
     path = Path(folder) / KEY_FILE
@@ -132,10 +133,23 @@ class SecretsService(Service[Key]):
             self.current()
 
 
+def _key() -> str:
+    return secrets.current().value
+
+
+def _fallbacks() -> list[str]:
+    return list(secrets.current().fallbacks)
+
+
 secrets = SecretsService(
     "secrets",
     expects="a secret key: a string or djng.secrets.Key(key, fallbacks=[...])",
     coerce=_coerce,
     default=_default,
+    # Lazy: each use resolves the key in effect.
+    django_settings={
+        "SECRET_KEY": lazy(_key, str)(),
+        "SECRET_KEY_FALLBACKS": lazy(_fallbacks, list)(),
+    },
 )
 

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
-T = TypeVar("T")
+from ..state import in_request
 
-#: True inside a request served by djng (set in the request's own context copy).
-in_request: ContextVar[bool] = ContextVar("djng.in_request", default=False)
+T = TypeVar("T")
 
 #: Open ``with S.use(...)`` scopes of the current context: (scope, tokens) frames.
 _open_scopes: ContextVar[tuple] = ContextVar("djng.open_scopes", default=())
@@ -29,9 +29,18 @@ _UNSET: Any = object()
 class Service(Generic[T]):
     """One swappable backend: a process default under a context-local stack.
 
-    ``expects`` says in words what a backend for this service is; ``coerce``
-    turns what a user passes into a backend or raises ``TypeError``; ``default``
-    builds the embedded default the first time it is needed.
+    What a service module declares about its service:
+
+    - ``expects`` says in words what a backend for this service is; ``coerce``
+      checks (and normalises) one, or raises ``TypeError``;
+    - ``default`` builds the embedded default the first time it is needed;
+    - ``from_url`` builds a backend from a URL (``'redis://...'``), used for
+      strings given to ``configure()``/``push()``/``use()`` and for ``environ``,
+      the environment variables that name the process default (first set wins);
+    - ``django_settings``: the Django settings that point Django at the service's
+      delegating backend (``djng.conf`` gathers them);
+    - ``health_check``: what ``djng.health()`` runs for it (raises if the
+      backend in effect cannot be reached).
     """
 
     def __init__(
@@ -41,11 +50,19 @@ class Service(Generic[T]):
         expects: str,
         coerce: Callable[[Any], T],
         default: Callable[[], T],
+        from_url: Callable[[str], T] | None = None,
+        environ: Sequence[str] = (),
+        django_settings: Mapping[str, Any] | None = None,
+        health_check: Callable[[], Any] | None = None,
     ) -> None:
         self.name = name
         self.expects = expects
         self._coerce = coerce
         self._make_default = default
+        self.from_url = from_url
+        self.environ = tuple(environ)
+        self.django_settings = dict(django_settings or {})
+        self.health_check = health_check
         self._default: T = _UNSET
         self._lock = threading.Lock()
         self._stack: ContextVar[tuple[T, ...]] = ContextVar(f"djng.{name}", default=())
@@ -70,8 +87,20 @@ class Service(Generic[T]):
     def _build_default(self) -> T:
         with self._lock:
             if self._default is _UNSET:
-                self._default = self.coerce(self._make_default())
+                backend = self.from_environment()
+                self._default = self.coerce(self._make_default() if backend is None else backend)
             return self._default
+
+    def from_environment(self) -> T | None:
+        """The backend the environment names (:attr:`environ`), or None if it names none."""
+        for variable in self.environ:
+            url = os.environ.get(variable)
+            if url:
+                try:
+                    return self.from_url(url)
+                except (TypeError, ValueError) as exc:
+                    raise ValueError(f"The environment variable {variable}: {exc}") from None
+        return None
 
     def __getattr__(self, name: str) -> Any:
         # Only public names are forwarded: dunder and private lookups (pickle,
@@ -83,7 +112,12 @@ class Service(Generic[T]):
     # -- changing --------------------------------------------------------------
 
     def coerce(self, backend: Any) -> T:
-        """Check (and normalise) a backend for this service, or raise TypeError."""
+        """Check (and normalise) a backend for this service, or raise TypeError.
+
+        A string is a URL when the service has :attr:`from_url`.
+        """
+        if isinstance(backend, str) and self.from_url is not None:
+            return self.from_url(backend)
         try:
             return self._coerce(backend)
         except TypeError as exc:
@@ -135,11 +169,12 @@ class Use:
         self._pairs = pairs
 
     def _enter(self) -> list:
-        return [svc._stack.set((*svc._stack.get(), backend)) for svc, backend in self._pairs]
+        pairs = self._pairs
+        return [svc._stack.set((*svc._stack.get(), b)) for svc, b in pairs]  # noqa: SLF001
 
     def _exit(self, tokens: list) -> None:
         for (svc, _), token in zip(reversed(self._pairs), reversed(tokens), strict=True):
-            svc._stack.reset(token)
+            svc._stack.reset(token)  # noqa: SLF001 - the Service's own stack
 
     def __enter__(self) -> Use:
         _open_scopes.set((*_open_scopes.get(), (self, self._enter())))
@@ -174,7 +209,8 @@ class Use:
         it while the scope is in effect: what is in effect then for these services,
         including what the view pushed, is what rendering and streaming see.
         """
-        frozen = _Frozen(tuple((svc, svc._stack.get()) for svc, _ in self._pairs))
+        stacks = tuple((svc, svc._stack.get()) for svc, _ in self._pairs)  # noqa: SLF001
+        frozen = _Frozen(stacks)
         if getattr(response, "streaming", False) and not getattr(response, "is_async", False):
             response.streaming_content = _ScopedIterator(frozen, iter(response.streaming_content))
         render = getattr(response, "render", None)
@@ -211,12 +247,12 @@ class _Frozen:
         self._stacks = stacks
 
     def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        tokens = [svc._stack.set(stack) for svc, stack in self._stacks]
+        tokens = [svc._stack.set(stack) for svc, stack in self._stacks]  # noqa: SLF001
         try:
             return func(*args, **kwargs)
         finally:
             for (svc, _), token in zip(reversed(self._stacks), reversed(tokens), strict=True):
-                svc._stack.reset(token)
+                svc._stack.reset(token)  # noqa: SLF001 - the Service's own stack
 
 
 class _ScopedIterator:

@@ -3,7 +3,7 @@
 ``default_storage``, ``FileField`` and ``{% static %}`` follow the storage in
 effect: Django's ``STORAGES`` names :class:`ContextStorage` (media) and
 :class:`ContextStaticStorage` (static files, the ``.static`` of the storage in
-effect).
+effect). The process default is the ``media/`` folder next to the app.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, InMemoryStorage, Storage
 
-from .. import conf
-from .proxy import ContextProxy
+from .. import _django, location
 from .stack import Service
 
 __all__ = ["ContextStaticStorage", "ContextStorage", "FileSystem", "Memory", "storage"]
@@ -38,30 +37,31 @@ class FileSystem(FileSystemStorage):
         static_url: str = "/static/",
         **options: Any,
     ) -> None:
-        super().__init__(location=None if root is None else str(root), base_url=base_url, **options)
+        self.root = None if root is None else str(root)
+        super().__init__(location=self.root, base_url=base_url, **options)
         self.static_root = static_root
         self.static_url = static_url
 
     @cached_property
     def base_location(self) -> str:
-        if self._location is None:
+        if self.root is None:
             raise ImproperlyConfigured(
                 "djng.storage has no folder to write to: the app has no folder of its own "
                 "(no script, no DJNG_APP_DIR). Configure one, e.g. "
                 "djng.storage.configure(djng.storage.FileSystem('media', '/media/')), "
                 "or use djng.storage.Memory() in tests."
             )
-        return self._location
+        return self.root
 
     @cached_property
     def static(self) -> Storage:
         root = self.static_root
-        if root is None and self._location is not None:
-            root = Path(self._location).parent / "static"
+        if root is None and self.root is not None:
+            root = Path(self.root).parent / "static"
         return FileSystem(root, self.static_url)
 
     def __repr__(self) -> str:
-        return f"FileSystem({self._location!r}, {self._base_url!r})"
+        return f"FileSystem({self.root!r}, {self.base_url!r})"
 
 
 class Memory(InMemoryStorage):
@@ -78,12 +78,17 @@ class Memory(InMemoryStorage):
         return InMemoryStorage(base_url=self.static_url)
 
     def __repr__(self) -> str:
-        return f"Memory({self._base_url!r})"
+        return f"Memory({self.base_url!r})"
 
 
 def _default() -> FileSystem:
-    folder = conf.app_dir()
+    folder = location.app_dir()
     return FileSystem(None if folder is None else folder / "media", "/media/")
+
+
+def check() -> None:
+    """Health: ask the storage in effect whether its root exists (raises if it cannot be asked)."""
+    storage.current().exists("")
 
 
 def _coerce(backend: Any) -> Storage:
@@ -102,10 +107,17 @@ storage = StorageService(
     expects="a Django Storage such as djng.storage.FileSystem(root, base_url)",
     coerce=_coerce,
     default=_default,
+    django_settings={
+        "STORAGES": {
+            "default": {"BACKEND": "djng.services.storage.ContextStorage"},
+            "staticfiles": {"BACKEND": "djng.services.storage.ContextStaticStorage"},
+        }
+    },
+    health_check=check,
 )
 
 
-class ContextStorage(ContextProxy):
+class ContextStorage(_django.ContextProxy):
     """What ``STORAGES['default']`` names: forwards to ``djng.storage`` in effect."""
 
     def __init__(self, **options: Any) -> None:

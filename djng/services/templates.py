@@ -19,8 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.template.backends.base import BaseEngine
 from django.template.backends.django import DjangoTemplates
 
-from .. import conf
-from .proxy import ContextProxy
+from .. import _django, location, registry
 from .stack import Service
 
 __all__ = ["ContextTemplates", "Django", "Jinja2", "TemplateEngine", "templates"]
@@ -36,7 +35,7 @@ class TemplateEngine:
     @cached_property
     def backend(self) -> BaseEngine:
         with self._build_lock:
-            conf.setup()
+            registry.setup()
             return self._build()
 
     def _build(self) -> BaseEngine:
@@ -189,7 +188,7 @@ class Backend(TemplateEngine):
 
 
 def _default() -> Django:
-    folder = conf.app_dir()
+    folder = location.app_dir()
     folder = folder / "templates" if folder is not None else None
     return Django(dirs=[folder] if folder is not None and folder.is_dir() else [])
 
@@ -213,10 +212,15 @@ templates = TemplatesService(
     expects="a template engine such as djng.templates.Django(dirs=[...])",
     coerce=_coerce,
     default=_default,
+    django_settings={
+        "TEMPLATES": [{"BACKEND": "djng.services.templates.ContextTemplates", "NAME": "djng"}],
+        # Form rendering goes through the templates in effect, not a private engine.
+        "FORM_RENDERER": "django.forms.renderers.TemplatesSetting",
+    },
 )
 
 
-class _DjangoEngineInEffect(ContextProxy):
+class _DjangoEngineInEffect(_django.ContextProxy):
     """``Engine.get_default()`` caches what it finds; this stays the engine in effect."""
 
     def _target(self) -> Any:

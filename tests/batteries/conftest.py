@@ -20,7 +20,7 @@ def fast_password_hashing():
     """Django's password hasher is slow on purpose; tests use a fast one, as Django advises."""
     from django.conf import settings
 
-    djng.conf.install_batteries()
+    djng.registry.install_batteries()
     from django.contrib.auth.hashers import get_hashers, get_hashers_by_algorithm
 
     saved = settings.PASSWORD_HASHERS

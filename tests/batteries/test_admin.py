@@ -13,7 +13,7 @@ from djng.testing import Client
 
 from .conftest import csrf_token
 
-djng.conf.install_batteries()  # the admin app must be installed before its modules load
+djng.registry.install_batteries()  # the admin app must be installed before its modules load
 
 from django.contrib.admin import ModelAdmin  # noqa: E402
 

@@ -142,3 +142,56 @@ def test_too_many_fields_is_a_400_not_a_500():
     client = Client(djng.csrf_exempt(echo_length), raise_exceptions=False)
     data = {f"f{i}": "1" for i in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1)}
     assert client.post("/", data=data).status_code == 400
+
+
+# -- one view path: the check runs whatever kind of endpoint a request reaches ------------
+
+
+def _state_changing_wsgi_app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"changed by a WSGI app"]
+
+
+def _login(request):
+    djng.auth.login(request, djng.auth.User.objects.get(username="ada"))
+    return "logged in"
+
+
+ENDPOINTS = {
+    "a path() view": "/view",
+    "a mounted view": "/mounted-view/anything",
+    "a mounted from_wsgi app": "/mounted-wsgi/anything",
+    "a view in a mounted Router": "/mounted-router/inner",
+    "a view in a mounted, wrapped Router": "/wrapped-router/inner",
+}
+
+
+@pytest.fixture
+def logged_in(database):
+    djng.auth.User.objects.create_user("ada", password="secret-pw")
+
+    def change(request):
+        return f"changed by {request.user.username}"
+
+    router = djng.Router(
+        djng.path("login", _login),
+        djng.path("view", change),
+        djng.mount("mounted-view", change),
+        djng.mount("mounted-wsgi", djng.from_wsgi(_state_changing_wsgi_app)),
+        djng.mount("mounted-router", djng.Router(djng.path("inner", change))),
+        djng.mount("wrapped-router", djng.gzip(djng.Router(djng.path("inner", change)))),
+    )
+    client = Client(djng.auth(router))
+    assert client.get("/login").text == "logged in"
+    return client
+
+
+@pytest.mark.parametrize("where", list(ENDPOINTS))
+def test_a_logged_in_post_without_a_token_is_refused_wherever_the_endpoint_is(logged_in, where):
+    path = ENDPOINTS[where]
+    response = logged_in.post(path, data={"x": "1"})
+    assert response.status_code == 403, (where, response.content[:200])
+    assert b"CSRF verification failed" in response.content
+    token = logged_in.cookies[settings.CSRF_COOKIE_NAME].value
+    allowed = logged_in.post(path, data={"x": "1"}, headers={"X-CSRFToken": token})
+    assert allowed.status_code == 200, (where, allowed.content[:200])

@@ -152,7 +152,7 @@ def test_static_urls_follow_a_mount_prefix(files):
 
 
 def test_installed_apps_static_files_are_served(files):
-    djng.conf.install_batteries()
+    djng.registry.install_batteries()
     client = Client(djng.static(lambda request: "app", root=files))
     response = client.get("/static/admin/css/base.css")
     assert response.status_code == 200

@@ -11,7 +11,7 @@ import djng
 
 from .conftest import database_name, pg_query
 
-djng.conf.setup()  # the app registry must be ready before a model is defined
+djng.registry.setup()  # the app registry must be ready before a model is defined
 
 
 class Note(models.Model):

@@ -9,7 +9,7 @@ from django.db import connection as django_connection
 from django.db import connections
 
 import djng
-from djng import conf
+from djng import registry
 from djng.services.db import parse_database_url
 from djng.services.stack import _UNSET
 from djng.testing import Client
@@ -18,7 +18,7 @@ from djng.testing import Client
 #: timing assertion.
 WAIT = 30
 
-conf.setup()
+registry.setup()
 
 from django.db import models  # noqa: E402
 

@@ -12,11 +12,11 @@ from django.core.files.storage import Storage, default_storage
 from django.template import Context, Template
 
 import djng
-from djng import conf
+from djng import registry
 from djng.services.stack import _UNSET
 from djng.testing import Client
 
-conf.setup()
+registry.setup()
 
 from django.db import models  # noqa: E402
 

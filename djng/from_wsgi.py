@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from io import BytesIO
 from itertools import chain
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.http.request import RawPostDataException
 
-__all__ = ["from_wsgi"]
+from . import _django
+
+__all__ = ["from_wsgi", "set_wsgi_headers"]
 
 
 def from_wsgi(wsgi_app: Callable[[dict, Callable], Iterable[bytes]]) -> Callable:
@@ -61,25 +62,34 @@ def from_wsgi(wsgi_app: Callable[[dict, Callable], Iterable[bytes]]) -> Callable
                 chain(written, first, chunks), status=int(code), reason=reason or None
             )
             if hasattr(result, "close"):
-                response._resource_closers.append(result.close)
-        del response["Content-Type"]
-        for name, value in headers:
-            if name.lower() == "set-cookie":
-                response.cookies.load(value)
-            elif name in response:
-                response[name] = f"{response[name]}, {value}"
-            else:
-                response[name] = value
-        return response
+                _django.add_closer(response, result.close)
+        return set_wsgi_headers(response, headers)
 
+    # A WSGI app is an endpoint: it declares no URL dispatcher (djng.layers).
     functools.update_wrapper(view, wsgi_app, updated=())
-    del view.__wrapped__  # a WSGI app is not a djng view: wrappers must not look inside
     return view
+
+
+def set_wsgi_headers(response: HttpResponseBase, headers: Iterable[tuple[str, str]]) -> Any:
+    """Give ``response`` exactly the headers a WSGI app sent (and no others).
+
+    Each ``Set-Cookie`` goes to ``response.cookies`` (Django's headers cannot hold
+    a name twice); another repeated header is joined with commas, as HTTP allows.
+    """
+    del response["Content-Type"]
+    for name, value in headers:
+        if name.lower() == "set-cookie":
+            response.cookies.load(value)
+        elif name in response:
+            response[name] = f"{response[name]}, {value}"
+        else:
+            response[name] = value
+    return response
 
 
 def _body_stream(request: HttpRequest) -> Any:
     try:
-        return BytesIO(request.body) if request._read_started else request._stream
+        return _django.unread_body(request)
     except RawPostDataException as exc:
         raise RuntimeError(
             "The request body was already consumed (for example through request.POST with a "

@@ -7,13 +7,16 @@ view, an unhandled exception's report and error page, the rendering of a lazy
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
 
-from .stack import Use
+from .layers import layer
+from .responses import to_response
+from .services import SERVICES
+from .services.errors import is_server_error, response_for_exception
+from .services.stack import Use
 
 __all__ = ["reconfigure"]
 
@@ -22,10 +25,11 @@ def reconfigure(app: Callable | None = None, /, **backends: Any) -> Callable:
     """Wrap ``app`` so that it runs with ``backends`` pushed; also a decorator.
 
     ``djng.reconfigure(section, cache=djng.cache.LocMem())`` or
-    ``@djng.reconfigure(mail=premium_smtp)``.
+    ``@djng.reconfigure(mail=premium_smtp)``. An unhandled exception in ``app``
+    is reported, and its 500 page made, with these services (``errors``,
+    ``debug``...) in effect; Django's 4xx exceptions pass on, for the error
+    pages and middleware further out.
     """
-    from . import SERVICES
-
     if not backends:
         raise TypeError("djng.reconfigure() needs at least one service, e.g. cache=...")
     unknown = sorted(set(backends) - set(SERVICES))
@@ -43,21 +47,16 @@ def reconfigure(app: Callable | None = None, /, **backends: Any) -> Callable:
         def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             return scope.run(_call, scope, app, request, args, kwargs)
 
-        functools.update_wrapper(view, app, updated=())
-        return view
+        return layer(view, app)
 
     return wrap if app is None else wrap(app)
 
 
 def _call(scope: Use, app: Callable, request: HttpRequest, args: tuple, kwargs: dict) -> Any:
-    from ..handler import is_server_error, response_for_exception
-    from ..responses import to_response
-
     try:
         response = to_response(app(request, *args, **kwargs), app)
     except Exception as exc:
         if not is_server_error(exc):
-            raise  # 4xx exceptions stay exceptions, for outer error pages
-        # Report and render the error with this app's errors/debug services.
+            raise
         return response_for_exception(request, exc)
     return scope.bind(response)

@@ -1,0 +1,256 @@
+"""Every reach into Django's private API, in one place.
+
+djng runs Django without a settings module, so a few things that Django only
+does at start-up, or keeps in private attributes, have to be done from outside.
+Each function here is one such reach, with why djng needs it. All were checked
+on Django 5.2.19 (the supported range is ``>=5.2,<6``); when Django moves,
+this file is the one to read, and ``tests/`` exercises every function in it.
+``ruff`` (SLF001) refuses private access anywhere else in the package.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.utils.functional import LazyObject
+
+# -- requests and responses ---------------------------------------------------------------
+
+
+def add_closer(response: Any, close: Callable[[], Any]) -> None:
+    """Run ``close`` when the server closes ``response``.
+
+    Django has no public hook for it; its handler appends ``request.close`` to
+    ``_resource_closers`` the same way, and ``HttpResponseBase.close()`` runs them.
+    """
+    response._resource_closers.append(close)
+
+
+def unread_body(request: Any) -> Any:
+    """A readable stream of ``request``'s body for a mounted WSGI app.
+
+    The original stream if nobody has read it yet (``_stream``), else the body
+    Django has kept in memory. Raises ``RawPostDataException`` when a multipart
+    body was parsed and not kept.
+    """
+    from io import BytesIO
+
+    return BytesIO(request.body) if request._read_started else request._stream
+
+
+def skip_csrf_checks(request: Any) -> None:
+    """No CSRF check for ``request``, whichever CSRF middleware runs (``csrf_exempt`` on a
+    subtree: the check runs later, around the endpoint an inner Router picks).
+
+    ``CsrfViewMiddleware.process_view`` reads the private ``_dont_enforce_csrf_checks``,
+    as Django's own test client sets it.
+    """
+    request._dont_enforce_csrf_checks = True
+
+
+def has_messages(request: Any) -> bool:
+    """True once a ``MessageMiddleware`` has given ``request`` its message storage
+    (kept in the private ``request._messages``)."""
+    return "_messages" in request.__dict__
+
+
+# -- the app registry -----------------------------------------------------------------------
+
+
+def add_app_configs(configs: Iterable[Any]) -> None:
+    """Add app configs to a registry that is already populated.
+
+    ``apps.populate()`` runs once; an app that appears later (a module defining
+    ``djng.Model`` classes, a battery used after the first request) is added the
+    way ``populate()`` does it: the configs, then their models, then ``ready()``.
+    """
+    from django.apps import apps
+
+    configs = list(configs)
+    for config in configs:
+        config.apps = apps
+        config.models = apps.all_models[config.label]  # as AppConfig.import_models() sets it
+    apps.app_configs = {**apps.app_configs, **{config.label: config for config in configs}}
+    for config in configs:
+        config.import_models()
+    forget_app_caches()
+    for config in configs:
+        config.ready()
+
+
+def install_apps(names: Iterable[str]) -> None:
+    """Install Django apps by name into a registry that is already populated."""
+    from django.apps import AppConfig
+    from django.conf import settings
+
+    names = list(names)
+    add_app_configs(AppConfig.create(name) for name in names)
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, *names]
+
+
+def forget_app_caches() -> None:
+    """Forget what Django cached about the installed apps.
+
+    The registry's own lookups, the template folders of installed apps
+    (``get_app_template_dirs`` is ``lru_cache``d) and the list of management
+    commands (``get_commands`` is ``functools.cache``d).
+    """
+    import sys
+
+    from django.apps import apps
+    from django.template.utils import get_app_template_dirs
+
+    apps.clear_cache()
+    get_app_template_dirs.cache_clear()
+    management = sys.modules.get("django.core.management")
+    if management is not None:
+        management.get_commands.cache_clear()
+
+
+# -- database connections -------------------------------------------------------------------
+
+
+def add_database(alias: str, config: dict[str, Any]) -> None:
+    """Register a connection alias after start-up, without mutating a dict others iterate.
+
+    ``connections.settings`` is a ``cached_property`` holding the DATABASES dict;
+    it is replaced by a new dict (and so is ``settings.DATABASES``, which Django
+    reads in ``migrate``'s ``--database`` choices). The caller holds a lock.
+    """
+    from django.conf import settings
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    full = connections.configure_settings({DEFAULT_DB_ALIAS: dict(config)})[DEFAULT_DB_ALIAS]
+    databases = {**connections.settings, alias: full}
+    connections.settings = databases
+    settings.DATABASES = databases
+
+
+def mirror_database(source: str, target: str) -> None:
+    """Make the alias ``target`` reach the same database as ``source``.
+
+    Django's connection objects hold a reference to their alias's settings dict,
+    so it is updated in place; this thread's open connection for ``target`` is
+    closed first so that its next use reaches the new database. The caller holds
+    a lock.
+    """
+    from django.db import connections
+
+    settings = connections.settings[target]
+    if settings == connections.settings[source]:
+        return
+    forget_connection(target)
+    settings.clear()
+    settings.update(connections.settings[source])
+
+
+def forget_connection(alias: str) -> None:
+    """Close this thread's connection for ``alias`` and drop it, so the next use reconnects.
+
+    ``connections[alias]`` would create a connection object just to close it;
+    whether this thread has one is only visible in the private ``_connections``.
+    """
+    from django.db import connections
+
+    if hasattr(connections._connections, alias):
+        connections[alias].close()
+        del connections[alias]
+
+
+# -- signals -----------------------------------------------------------------------------------
+
+
+def swap_receiver(signal: Any, receiver: Callable, replacement: Callable) -> bool:
+    """Put ``replacement`` where Django connected ``receiver``; False if it was not connected.
+
+    Django connects its per-request housekeeping (``reset_queries``,
+    ``close_old_connections``, ``close_caches``, ``reset_urlconf``) at import time
+    and offers no setting to change them.
+    """
+    if signal.disconnect(receiver):
+        signal.connect(replacement, weak=False)
+        return True
+    return False
+
+
+def receiver_functions(signal: Any) -> set[Any]:
+    """What is connected to ``signal``: functions connected with ``weak=False``, weak
+    references for the others (``Signal.receivers`` holds ``(key, receiver, is_async)``)."""
+    return {receiver for _, receiver, *_ in signal.receivers}
+
+
+# -- backends djng subclasses ----------------------------------------------------------------
+
+
+class ContextProxy(LazyObject):
+    """Forwards everything to ``self._target()``, read afresh on each access.
+
+    Django builds its backends once and caches them (``caches``, ``storages``,
+    ``Engine.get_default``); djng gives it these proxies instead. ``LazyObject``
+    forwards attributes, operators and ``__class__`` (so ``isinstance(proxy,
+    Storage)`` holds) to its private ``_wrapped``, which here is a property.
+    """
+
+    def _target(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def _wrapped(self) -> Any:
+        return self._target()
+
+    @_wrapped.setter
+    def _wrapped(self, value: Any) -> None:
+        pass  # LazyObject.__init__ resets it; the target is never stored
+
+    def _setup(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} -> {self._target()!r}>"
+
+
+def file_cache_without_folder(cache: Any, folder: str, params: dict[str, Any]) -> None:
+    """Initialise a ``FileBasedCache`` without creating its folder yet.
+
+    Django's ``__init__`` creates the folder at once; its ``set()`` and
+    ``add()`` create it when needed, so djng sets the private ``_dir`` itself.
+    """
+    from django.core.cache.backends.base import BaseCache
+
+    BaseCache.__init__(cache, params)
+    cache._dir = os.path.abspath(folder)
+
+
+def file_mail_backend() -> type:
+    """Django's file e-mail backend, with a file name unique per connection.
+
+    Django names the file by the second and ``id(self)``, which two connections
+    opened in quick succession can share; the name is made in the private
+    ``_get_filename``.
+    """
+    from django.core.mail.backends.filebased import EmailBackend
+
+    class FileConnection(EmailBackend):
+        def _get_filename(self) -> str:
+            if self._fname is None:
+                stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+                self._fname = os.path.join(self.file_path, f"{stamp}-{uuid.uuid4().hex}.log")
+            return self._fname
+
+    FileConnection.__qualname__ = "FileConnection"
+    return FileConnection
+
+
+# -- management commands -------------------------------------------------------------------------
+
+
+def command_options(command: Any, prog: str, name: str) -> set[str]:
+    """The option names (``dest``) a management command's parser accepts.
+
+    argparse lists them only in the parser's private ``_actions``.
+    """
+    return {action.dest for action in command.create_parser(prog, name)._actions}

@@ -1,0 +1,89 @@
+"""The parts of reading a backend URL that every service shares.
+
+``djng.cache.configure('redis://...')``, ``djng.db.configure('postgres://...')``
+and ``djng.mail.configure('smtp://user:pass@host:587?tls=1')`` each parse their
+URLs in their own module (``from_url``); these helpers split a URL, read its
+options and say what is wrong with it, and never show the password.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import SplitResult, parse_qsl, urlsplit
+
+__all__ = ["flag", "no_more", "number", "redact", "redact_within", "split"]
+
+# The regexes are compiled on first use (by re's cache), not at import.
+_USERINFO = r"(?s)^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:).*@"
+_PASSWORD_IN_TEXT = r"(://[^:/@\s]*:)[^@\s]*@"
+
+
+def redact(url: str) -> str:
+    """``url`` with its password replaced by ``***``.
+
+    Everything up to the last ``@`` counts as the password, so a password with an
+    unencoded ``/``, ``?`` or ``@`` is hidden too (at worst more is hidden).
+    """
+    return re.sub(_USERINFO, r"\1***@", url)
+
+
+def redact_within(text: str) -> str:
+    """``text`` (an error message, say) with the password of every URL in it replaced."""
+    return re.sub(_PASSWORD_IN_TEXT, r"\1***@", text)
+
+
+def split(url: str, what: str, schemes: tuple[str, ...]) -> tuple[SplitResult, dict[str, str]]:
+    """``url``'s parts and its query options, once its scheme and port are known good."""
+    if not isinstance(url, str) or "://" not in url:
+        raise ValueError(
+            f"{what} URL {redact(str(url))!r} has no scheme; it should look like "
+            f"{schemes[0]}://..."
+        )
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in schemes:
+        raise ValueError(
+            f"Unsupported {what} URL scheme '{scheme}://' in {redact(url)!r}; use one of: "
+            + ", ".join(f"{s}://" for s in schemes)
+        )
+    try:
+        if not scheme.startswith("sqlite"):  # sqlite://:memory: has no port
+            parts.port  # noqa: B018 - validates the port
+    except ValueError:
+        raise ValueError(
+            f"The port in {what} URL {redact(url)!r} is not a number from 0 to 65535 (if the "
+            "password has / ? # or @ in it, percent-encode them)"
+        ) from None
+    return parts, dict(parse_qsl(parts.query, keep_blank_values=True))
+
+
+def flag(query: dict[str, str], name: str, url: str, what: str) -> bool:
+    """Take the option ``name`` (1/0, true/false, yes/no, on/off) out of ``query``."""
+    value = query.pop(name, "0").lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"The option {name}={value!r} in {what} URL {redact(url)!r} must be 1 or 0")
+
+
+def number(query: dict[str, str], name: str, url: str, what: str) -> float | None:
+    """Take the numeric option ``name`` out of ``query`` (None when absent)."""
+    value = query.pop(name, None)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(
+            f"The option {name}={value!r} in {what} URL {redact(url)!r} must be a number"
+        ) from None
+
+
+def no_more(query: dict[str, str], url: str, what: str, known: str) -> None:
+    """Fail if ``query`` has options left that nobody took, naming the ``known`` ones."""
+    if query:
+        raise ValueError(
+            f"Unknown option(s) {', '.join(sorted(query))} in {what} URL {redact(url)!r}; "
+            f"known: {known}"
+        )

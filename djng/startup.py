@@ -1,0 +1,30 @@
+"""Process set-up before the first request, in one place: explicit and idempotent.
+
+``import djng`` configures Django's settings (``djng.conf``). Serving needs a
+few more steps, which every adapter (``djng.wsgi()``) takes through
+:func:`prepare` before it answers anything, so that what is wrong fails at
+start-up, once and clearly, rather than in the middle of a request:
+
+1. Django's app registry is populated (``djng.registry.setup``);
+2. Django's per-request housekeeping is guarded (``djng.housekeeping``), when
+   djng configured Django;
+3. the ``DJNG_*`` environment variables are read: each service whose variable
+   is set builds its default now, so a bad URL fails here;
+4. the secret key is checked, if something that signs (sessions, auth) is used.
+"""
+
+from __future__ import annotations
+
+from . import conf, housekeeping, registry
+from .services import load_environment, secrets
+
+__all__ = ["prepare"]
+
+
+def prepare() -> None:
+    """Ready the process to serve (safe to call again; later calls redo only the checks)."""
+    registry.setup()
+    if conf.owns_settings:
+        housekeeping.install()
+    load_environment()
+    secrets.check()  # an app that signs cookies needs a key: say so now, not mid-request

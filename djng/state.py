@@ -1,0 +1,74 @@
+"""What djng keeps about the request being served, declared in one place.
+
+Django's request object carries Django's own state (``session``, ``user``,
+``resolver_match``...). djng's state of a request is one :class:`RequestState`,
+``request.djng`` (made by :func:`state` on first use), and nothing else: no
+layer sets attributes of its own on requests, responses or exceptions.
+
+The lifecycle of serving lives beside it, in context variables, so that it
+follows the request's own context (a copy per request, see ``djng.wsgi``):
+
+- :data:`in_request`: true inside a request served by djng; ``S.push()`` needs it;
+- :data:`cache_handle_opened`: this request's context opened a Django cache
+  handle, so Django's ``close_caches`` has work when the request ends;
+- the current Router, for ``reverse()`` and ``{% url %}``, is Django's own
+  urlconf (``django.urls.set_urlconf``), which is context-local already.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+__all__ = ["RequestState", "cache_handle_opened", "in_request", "state"]
+
+#: True inside a request served by djng (set in the request's own context copy).
+in_request: ContextVar[bool] = ContextVar("djng.in_request", default=False)
+
+#: Set by ``ContextCache`` when Django opens a cache handle in this context.
+cache_handle_opened: ContextVar[bool] = ContextVar("djng.cache_handle_opened", default=False)
+
+
+class RequestState:
+    """djng's state of one request (``request.djng``).
+
+    A layer that sets a field for the app it wraps (``route_args``,
+    ``view_hooks``, ``login_url``) puts the old value back when the app returns,
+    so siblings and outer layers never see it.
+    """
+
+    __slots__ = ("view_hooks", "route_args", "error", "reported", "login_url", "csrf")
+
+    def __init__(self) -> None:
+        #: Django middleware instances whose ``process_view``/``process_exception``/
+        #: ``process_template_response`` wait for the endpoint (``djng.handler``).
+        self.view_hooks: tuple = ()
+        #: What the enclosing route captured, for the app a ``djng.middleware`` wraps.
+        self.route_args: tuple[tuple, dict[str, Any]] = ((), {})
+        #: ``(exception, response)``: the last exception the one rule turned into a
+        #: response (``djng.errors``), so that error pages further out can replace it.
+        self.error: tuple[BaseException, Any] | None = None
+        #: The last exception sent to ``djng.errors`` (each is reported once); the
+        #: test client raises it again.
+        self.reported: BaseException | None = None
+        #: Where ``login_required`` sends visitors: the enclosing ``djng.auth(login_url=)``.
+        self.login_url: str | None = None
+        #: A djng CSRF layer checks this request (an inner one then does nothing).
+        self.csrf: bool = False
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"<RequestState {fields}>"
+
+
+def state(request: Any) -> RequestState:
+    """djng's state of ``request``, created on first use (any Django request will do)."""
+    found = request.__dict__.get("djng")
+    if found is None:
+        found = request.__dict__["djng"] = RequestState()
+    return found
+
+
+def peek(request: Any) -> RequestState | None:
+    """djng's state of ``request`` if a layer has made one, without making it (hot paths)."""
+    return request.__dict__.get("djng")

@@ -1,0 +1,153 @@
+"""The WSGI adapter: ``wsgi(app)`` turns any djng app into a WSGI callable.
+
+One request, start to end:
+
+1. a fresh copy of the context, so whatever the request pushes on a service
+   stack is gone when it ends (``__call__``);
+2. in it, the request's lifecycle: ``in_request``, the app's URL dispatcher as
+   Django's urlconf, the script prefix, ``request_started``, the request object,
+   and the answer through the view path (``djng.handler.respond``), which never
+   raises (``get_response``);
+3. the status line, the headers and every cookie go to the server, and the body
+   is handed over: its chunks are iterated, and the response closed (which sends
+   ``request_finished``), inside the request's context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import Context, copy_context
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.urls import set_script_prefix, set_urlconf
+
+from . import _django, housekeeping, location, startup
+from .handler import call_endpoint, caller, respond
+from .layers import Dispatcher, router_of
+from .state import in_request
+
+__all__ = ["WSGIHandler", "wsgi"]
+
+StartResponse = Callable[..., Any]
+
+_PLAIN_ITER = HttpResponse.__iter__
+
+
+class WSGIHandler:
+    """A WSGI callable for a djng app (any ``request -> response`` callable)."""
+
+    def __init__(self, app: Callable) -> None:
+        if not callable(app):
+            raise TypeError(f"djng.wsgi() needs a view (request -> response), got {app!r}")
+        startup.prepare()
+        from .request import Request  # Django's WSGI module is imported when first served
+
+        self.request_class = Request
+        self.app = app
+        #: The app's URL dispatcher, the urlconf of its requests (None: the app is an endpoint).
+        self.router = router_of(app)
+        if self.router is None:
+            self._call = lambda request, args, kwargs: call_endpoint(request, app)
+        elif app is self.router and type(app).__call__ is Dispatcher.__call__:
+            dispatch = app.dispatch  # the urlconf is set before each call
+            self._call = lambda request, args, kwargs: dispatch(request)
+        else:
+            self._call = caller(app)
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        ctx = copy_context()
+        request, response = ctx.run(self.get_response, environ)
+        headers = [*response.items()]
+        streaming = response.streaming
+        if not streaming and not response.has_header("Content-Length"):
+            # Sent, not stored on the response: the same header list, without
+            # a second pass through the response's header validation.
+            headers.append(("Content-Length", str(len(response.content))))
+        cookies = response.cookies
+        if cookies:
+            headers += [("Set-Cookie", cookie.OutputString()) for cookie in cookies.values()]
+        start_response(f"{response.status_code} {response.reason_phrase}", headers)
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            return Body(ctx, request, response, iter(()))
+        if not streaming and type(response).__iter__ is _PLAIN_ITER:
+            # The chunks are bytes already; iterating them runs no code, so the
+            # server iterates them directly and only close() needs the context.
+            return PlainBody(ctx, request, response)
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if file_wrapper is not None and getattr(response, "file_to_stream", None) is not None:
+            # As Django does: the server streams the file and closing it closes the response.
+            response.file_to_stream.close = lambda: ctx.run(response.close)
+            return file_wrapper(response.file_to_stream, response.block_size)
+        return Body(ctx, request, response, iter(response))
+
+    def get_response(self, environ: dict) -> tuple[HttpRequest, HttpResponseBase]:
+        """Build the request and answer it; call inside the request's own context."""
+        in_request.set(True)
+        if self.router is not None:
+            set_urlconf(self.router)
+        script_name = environ.get("SCRIPT_NAME")
+        if script_name:
+            set_script_prefix(script_name.encode("iso-8859-1").decode("utf-8", "replace"))
+        housekeeping.send_request_started(self.__class__, environ)
+        request = self.request_class(environ)
+        response = respond(request, self._call)
+        _django.add_closer(response, request.close)
+        return request, response
+
+
+class PlainBody:
+    """A non-streaming body: its chunks as they are, close() in the request's context.
+
+    ``request`` and ``response`` are the Django objects it came from (the test
+    client reads them).
+    """
+
+    __slots__ = ("_ctx", "request", "response")
+
+    def __init__(self, ctx: Context, request: HttpRequest, response: HttpResponse) -> None:
+        self._ctx = ctx
+        self.request = request
+        self.response = response
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.response)
+
+    def close(self) -> None:
+        self._ctx.run(self.response.close)
+
+
+class Body:
+    """The response body, each step and the final close() run in the request's context."""
+
+    __slots__ = ("_ctx", "request", "response", "_chunks")
+
+    def __init__(
+        self, ctx: Context, request: HttpRequest, response: HttpResponseBase, chunks: Iterator
+    ) -> None:
+        self._ctx = ctx
+        self.request = request
+        self.response = response
+        self._chunks = chunks
+
+    def __iter__(self) -> Body:
+        return self
+
+    def __next__(self) -> bytes:
+        return self._ctx.run(next, self._chunks)
+
+    def close(self) -> None:
+        self._ctx.run(self.response.close)
+
+
+def wsgi(app: Callable) -> WSGIHandler:
+    """A standard WSGI callable for ``app``: ``application = djng.wsgi(app)``.
+
+    The folder of the module that defines ``app`` becomes the app's folder
+    (``djng.location``) unless the process has one already, so the defaults
+    next to the app work under any server.
+    """
+    if isinstance(app, WSGIHandler):
+        return app
+    location.remember(app)
+    return WSGIHandler(app)
