@@ -65,7 +65,10 @@ def defining_module(depth: int = 2) -> str | None:
     A Router records it as its ``__module__``, so that the module which built an
     app can be found from the app (:func:`remember`).
     """
-    frame = sys._getframe(depth)  # noqa: SLF001 - CPython's, not Django's; one frame, once per Router
+    try:
+        frame = sys._getframe(depth)  # noqa: SLF001 - CPython's, not Django's; once per Router
+    except ValueError:  # the stack is not that deep
+        return None
     return frame.f_globals.get("__name__")
 
 
