@@ -22,9 +22,6 @@ __all__ = ["BASE_SETTINGS", "DELEGATES", "DjangoAlreadyConfigured", "configure",
 
 BASE_SETTINGS: dict[str, object] = {
     "DEBUG": False,
-    # Host validation is a deployment concern; djng apps are often mounted
-    # behind a proxy that already checks it. Django's get_host() needs a value.
-    "ALLOWED_HOSTS": ["*"],
     # Several Django fallbacks read ROOT_URLCONF even while a Router is the urlconf.
     "ROOT_URLCONF": "djng.urls",
     # Django's batteries (djng.registry.BATTERIES) join them when an app first uses one.

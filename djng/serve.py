@@ -9,8 +9,9 @@ import errno
 import socket
 from collections.abc import Callable
 
+from . import location
 from .services import debug as debug_service
-from .wsgi import wsgi
+from .wsgi import WSGIHandler
 
 __all__ = ["serve"]
 
@@ -41,7 +42,8 @@ def serve(
         return
     if debug:
         debug_service.configure(True)
-    handler = wsgi(app)
+    location.remember(app)
+    handler = app if isinstance(app, WSGIHandler) else WSGIHandler(app)
     if not is_running_from_reloader():
         _check_port(host, port)
     if migrate and (not reload or is_running_from_reloader()):

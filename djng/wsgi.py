@@ -19,12 +19,16 @@ from collections.abc import Callable, Iterable, Iterator
 from contextvars import Context, copy_context
 from typing import Any
 
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import set_script_prefix, set_urlconf
 
 from . import _django, housekeeping, location, startup
 from .handler import call_endpoint, caller, respond
 from .layers import Dispatcher, router_of
+from .services import debug
+from .services.errors import response_for_exception
+from .services.hosts import check_host, warn_if_unconfigured
 from .state import in_request
 
 __all__ = ["WSGIHandler", "wsgi"]
@@ -91,7 +95,12 @@ class WSGIHandler:
             set_script_prefix(script_name.encode("iso-8859-1").decode("utf-8", "replace"))
         housekeeping.send_request_started(self.__class__, environ)
         request = self.request_class(environ)
-        response = respond(request, self._call)
+        try:
+            check_host(request)
+        except DisallowedHost as exc:  # the app never sees a request for another host
+            response = response_for_exception(request, exc)
+        else:
+            response = respond(request, self._call)
         _django.add_closer(response, request.close)
         return request, response
 
@@ -145,9 +154,13 @@ def wsgi(app: Callable) -> WSGIHandler:
 
     The folder of the module that defines ``app`` becomes the app's folder
     (``djng.location``) unless the process has one already, so the defaults
-    next to the app work under any server.
+    next to the app work under any server. With debugging off this is a
+    production start: if no allowed hosts are configured, it says so once.
     """
     if isinstance(app, WSGIHandler):
         return app
     location.remember(app)
-    return WSGIHandler(app)
+    handler = WSGIHandler(app)
+    if not debug.default():
+        warn_if_unconfigured()
+    return handler

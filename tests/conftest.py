@@ -150,7 +150,7 @@ def restore_service_defaults(monkeypatch):
     app (``tests/test_location.py`` checks that it does, outside this fixture).
     """
     for name in ("DJNG_APP_DIR", "DJNG_DATABASE_URL", "DATABASE_URL", "DJNG_CACHE_URL",
-                 "DJNG_EMAIL_URL"):
+                 "DJNG_EMAIL_URL", "DJNG_ALLOWED_HOSTS", "DJNG_TRUSTED_PROXY_HEADERS"):
         monkeypatch.delenv(name, raising=False)
     saved = {name: svc._default for name, svc in SERVICES.items()}
     saved_default_db = dict(connections.settings[DEFAULT_DB_ALIAS])

@@ -12,6 +12,7 @@ from .cache import cache
 from .db import db
 from .debug import debug
 from .errors import errors
+from .hosts import hosts
 from .mail import mail
 from .secrets import secrets
 from .stack import Service, Use
@@ -21,7 +22,7 @@ from .templates import templates
 #: Every service by the name ``reconfigure()`` takes.
 SERVICES: dict[str, Service] = {
     service.name: service
-    for service in (cache, mail, templates, db, storage, debug, errors, secrets)
+    for service in (cache, mail, templates, db, storage, debug, errors, secrets, hosts)
 }
 
 
@@ -46,6 +47,7 @@ __all__ = [
     "debug",
     "django_settings",
     "errors",
+    "hosts",
     "load_environment",
     "mail",
     "secrets",

@@ -25,6 +25,7 @@ from typing import Any
 
 from django.core.exceptions import (
     BadRequest,
+    DisallowedHost,
     PermissionDenied,
     RequestDataTooBig,
     SuspiciousOperation,
@@ -76,11 +77,13 @@ def response_for_exception(request: HttpRequest, exc: Exception) -> HttpResponse
     elif isinstance(exc, (BadRequest, MultiPartParserError)):
         response = error_response(request, 400, _message(exc))
     elif isinstance(exc, SuspiciousOperation):
-        # As Django does: log to django.security.<Class>, answer without details.
+        # As Django does: log to django.security.<Class>, answer without details,
+        # except for a Host the app does not answer: that says what to configure.
         logging.getLogger(f"django.security.{type(exc).__name__}").error(
             str(exc), extra={"status_code": 400, "request": request}
         )
-        response = error_response(request, 400)
+        detail = str(exc) if isinstance(exc, DisallowedHost) else None
+        response = error_response(request, 400, detail)
     else:
         return server_error_response(request, exc)
     state(request).error = (exc, response)

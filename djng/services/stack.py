@@ -34,9 +34,10 @@ class Service(Generic[T]):
     - ``expects`` says in words what a backend for this service is; ``coerce``
       checks (and normalises) one, or raises ``TypeError``;
     - ``default`` builds the embedded default the first time it is needed;
-    - ``from_url`` builds a backend from a URL (``'redis://...'``), used for
-      strings given to ``configure()``/``push()``/``use()`` and for ``environ``,
-      the environment variables that name the process default (first set wins);
+    - ``from_text`` builds a backend from a string (a URL such as
+      ``'redis://...'`` for cache, db and mail), used for strings given to
+      ``configure()``/``push()``/``use()`` and for ``environ``, the environment
+      variables that name the process default (the first one set wins);
     - ``django_settings``: the Django settings that point Django at the service's
       delegating backend (``djng.conf`` gathers them);
     - ``health_check``: what ``djng.health()`` runs for it (raises if the
@@ -50,7 +51,7 @@ class Service(Generic[T]):
         expects: str,
         coerce: Callable[[Any], T],
         default: Callable[[], T],
-        from_url: Callable[[str], T] | None = None,
+        from_text: Callable[[str], T] | None = None,
         environ: Sequence[str] = (),
         django_settings: Mapping[str, Any] | None = None,
         health_check: Callable[[], Any] | None = None,
@@ -59,7 +60,7 @@ class Service(Generic[T]):
         self.expects = expects
         self._coerce = coerce
         self._make_default = default
-        self.from_url = from_url
+        self.from_text = from_text
         self.environ = tuple(environ)
         self.django_settings = dict(django_settings or {})
         self.health_check = health_check
@@ -94,10 +95,10 @@ class Service(Generic[T]):
     def from_environment(self) -> T | None:
         """The backend the environment names (:attr:`environ`), or None if it names none."""
         for variable in self.environ:
-            url = os.environ.get(variable)
-            if url:
+            value = os.environ.get(variable)
+            if value:
                 try:
-                    return self.from_url(url)
+                    return self.from_text(value)
                 except (TypeError, ValueError) as exc:
                     raise ValueError(f"The environment variable {variable}: {exc}") from None
         return None
@@ -114,10 +115,10 @@ class Service(Generic[T]):
     def coerce(self, backend: Any) -> T:
         """Check (and normalise) a backend for this service, or raise TypeError.
 
-        A string is a URL when the service has :attr:`from_url`.
+        A string goes to :attr:`from_text` when the service has one.
         """
-        if isinstance(backend, str) and self.from_url is not None:
-            return self.from_url(backend)
+        if isinstance(backend, str) and self.from_text is not None:
+            return self.from_text(backend)
         try:
             return self._coerce(backend)
         except TypeError as exc:

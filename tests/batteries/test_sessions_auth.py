@@ -280,3 +280,26 @@ def test_messages_need_sessions_and_say_so():
 
     with pytest.raises(MessageFailure):
         Client(save).get("/")
+
+
+def test_password_reset_mail_never_links_to_a_hostile_host(database):
+    """A reset requested with ``Host: evil.example`` is refused before any mail is made."""
+    from django.contrib.auth.forms import PasswordResetForm
+
+    djng.auth.User.objects.create_user("ada", "ada@example.com", "secret-pw")
+
+    def reset(request):
+        form = PasswordResetForm({"email": "ada@example.com"})
+        assert form.is_valid()
+        form.save(request=request, email_template_name="reset.txt", subject_template_name="s.txt")
+        return "sent"
+
+    templates = djng.templates.Django(
+        strings={"reset.txt": "{{ protocol }}://{{ domain }}/reset/{{ uid }}", "s.txt": "Reset"}
+    )
+    outbox = djng.mail.Memory()
+    app = djng.reconfigure(djng.csrf_exempt(reset), templates=templates, mail=outbox)
+    assert Client(app, base_url="http://evil.example").post("/").status_code == 400
+    assert outbox.outbox == []
+    assert Client(app, base_url="http://localhost").post("/").text == "sent"
+    assert outbox.outbox[0].body.startswith("http://localhost/reset/")
