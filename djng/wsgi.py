@@ -23,7 +23,7 @@ from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import set_script_prefix, set_urlconf
 
-from . import _django, housekeeping, location, startup
+from . import _django, housekeeping, location, proxy, startup
 from .handler import call_endpoint, caller, respond
 from .layers import Dispatcher, router_of
 from .services import debug
@@ -39,11 +39,19 @@ _PLAIN_ITER = HttpResponse.__iter__
 
 
 class WSGIHandler:
-    """A WSGI callable for a djng app (any ``request -> response`` callable)."""
+    """A WSGI callable for a djng app (any ``request -> response`` callable).
 
-    def __init__(self, app: Callable) -> None:
+    ``trusted_proxy_headers`` names the ``X-Forwarded-*`` headers a proxy in front
+    sets and the app may believe (``djng.proxy``; default:
+    ``DJNG_TRUSTED_PROXY_HEADERS``, else none).
+    """
+
+    def __init__(
+        self, app: Callable, *, trusted_proxy_headers: str | Iterable[str] | None = None
+    ) -> None:
         if not callable(app):
             raise TypeError(f"djng.wsgi() needs a view (request -> response), got {app!r}")
+        self._fix_environ = proxy.environ_fixer(trusted_proxy_headers)
         startup.prepare()
         from .request import Request  # Django's WSGI module is imported when first served
 
@@ -87,6 +95,8 @@ class WSGIHandler:
 
     def get_response(self, environ: dict) -> tuple[HttpRequest, HttpResponseBase]:
         """Build the request and answer it; call inside the request's own context."""
+        if self._fix_environ is not None:
+            self._fix_environ(environ)
         in_request.set(True)
         if self.router is not None:
             set_urlconf(self.router)
@@ -149,18 +159,24 @@ class Body:
         self._ctx.run(self.response.close)
 
 
-def wsgi(app: Callable) -> WSGIHandler:
+def wsgi(
+    app: Callable, *, trusted_proxy_headers: str | Iterable[str] | None = None
+) -> WSGIHandler:
     """A standard WSGI callable for ``app``: ``application = djng.wsgi(app)``.
+
+    Behind a proxy, ``trusted_proxy_headers`` names the headers it sets that the
+    app may believe, e.g. ``['X-Forwarded-Proto', 'X-Forwarded-For']`` (see
+    ``djng.proxy``; default: ``DJNG_TRUSTED_PROXY_HEADERS``, else none).
 
     The folder of the module that defines ``app`` becomes the app's folder
     (``djng.location``) unless the process has one already, so the defaults
     next to the app work under any server. With debugging off this is a
     production start: if no allowed hosts are configured, it says so once.
     """
-    if isinstance(app, WSGIHandler):
+    if isinstance(app, WSGIHandler) and trusted_proxy_headers is None:
         return app
     location.remember(app)
-    handler = WSGIHandler(app)
+    handler = WSGIHandler(app, trusted_proxy_headers=trusted_proxy_headers)
     if not debug.default():
         warn_if_unconfigured()
     return handler

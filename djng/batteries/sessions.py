@@ -14,7 +14,10 @@ from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
+from django.http import HttpRequest, HttpResponseBase
+
 from .. import _django, registry
+from ..layers import layer
 from ..services.secrets import secrets
 from .csrf import csrf, once
 
@@ -56,7 +59,8 @@ def sessions(app: Callable, backend: str = "signed_cookies") -> Callable:
 
     inner = csrf(app)
     inner = once(_django.has_messages, middleware(_message_middleware())(inner), inner)
-    return once(_has_session, middleware(_session_middleware(engine))(inner), inner)
+    with_sessions = _secure_on_https(middleware(_session_middleware(engine))(inner))
+    return once(_has_session, with_sessions, inner)
 
 
 def _engine(backend: str) -> str:
@@ -69,6 +73,28 @@ def _engine(backend: str) -> str:
             "or the dotted path of a Django session engine"
         )
     return engine
+
+
+def _secure_on_https(app: Callable) -> Callable:
+    """Mark the session, CSRF and messages cookies ``Secure`` on a secure request.
+
+    A request is secure over HTTPS, also behind a proxy whose ``X-Forwarded-Proto``
+    is trusted (``djng.proxy``): a cookie set over HTTPS is then never sent over
+    plain HTTP. Over plain HTTP (development) the cookies stay as they are.
+    """
+    from django.conf import settings
+    from django.contrib.messages.storage.cookie import CookieStorage
+
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = app(request, *args, **kwargs)
+        if request.is_secure():
+            names = (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME)
+            for name in (*names, CookieStorage.cookie_name):
+                if name in response.cookies:
+                    response.cookies[name]["secure"] = True
+        return response
+
+    return layer(view, app)
 
 
 def _has_session(request: Any) -> bool:
