@@ -39,7 +39,7 @@ def admin(
     prefix: str = "admin/",
     site: Any = None,
     templates: Any = None,
-    session_backend: str = "signed_cookies",
+    session_backend: str = "db",
 ) -> AdminRoute:
     """Django's admin for ``models``: a route to put in a Router, and an app to mount.
 

@@ -3,7 +3,9 @@
 ``djng.auth(app)`` is Django's ``AuthenticationMiddleware`` inside
 ``djng.sessions()`` (so CSRF protection and flash messages come with it). Users
 are Django's ``auth.User`` in the ``djng.db`` in effect; their tables are made
-like any other model's (``djng.db.create_tables()`` or ``migrate``).
+like any other model's (``djng.db.create_tables()`` or ``migrate``). Sessions
+are kept in the database by default, so that logging out ends them: a copied
+session cookie is worth nothing afterwards.
 
 - ``djng.auth.login(request, user)``, ``logout(request)``, ``authenticate(request, ...)``
   are Django's; ``djng.auth.User`` is the user model.
@@ -36,13 +38,16 @@ class Auth:
         app: Callable,
         *,
         login_url: str = "/login",
-        session_backend: str = "signed_cookies",
+        session_backend: str = "db",
     ) -> Callable:
         """``app`` with ``request.user`` (``AnonymousUser`` until someone logs in).
 
         ``login_url`` (a path or a route name) is where ``djng.login_required``
         sends anonymous visitors. Sessions are added with ``session_backend``
-        unless an outer layer already has them.
+        unless an outer layer already has them: ``'db'`` (the ``django_session``
+        table of the ``djng.db`` in effect), ``'cache'`` when the cache is shared
+        by every worker (Redis), or ``'signed_cookies'``, which keeps nothing on
+        the server, so that logging out cannot end a session whose cookie was copied.
         """
         if not callable(app):
             raise TypeError(f"djng.auth() needs a view to wrap, got {app!r}")

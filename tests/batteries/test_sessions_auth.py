@@ -151,6 +151,37 @@ def test_request_user_is_anonymous_until_login_and_the_login_persists(site):
     assert client.get("/").json() == {"user": None}
 
 
+@pytest.mark.parametrize("backend", [None, "db", "cache"])
+def test_a_session_cookie_copied_before_logout_is_logged_out_after_it(site, backend):
+    """By default (and with the db or cache backends) logout ends the session itself."""
+    router = djng.Router(djng.path("", whoami), djng.path("as/<str:username>", login_as),
+                         djng.path("out", logout))
+    options = {} if backend is None else {"session_backend": backend}
+    with djng.cache.use(djng.cache.LocMem()):
+        app = djng.auth(router, **options)
+        victim = Client(app)
+        victim.get("/as/ada")
+        stolen = victim.cookies[settings.SESSION_COOKIE_NAME].value
+        victim.get("/out")
+        thief = Client(app)
+        thief.cookies[settings.SESSION_COOKIE_NAME] = stolen
+        assert thief.get("/").json() == {"user": None}
+
+
+def test_signed_cookie_sessions_are_an_explicit_choice_and_outlive_logout(site):
+    """The trade-off the README states: nothing on the server to end."""
+    router = djng.Router(djng.path("", whoami), djng.path("as/<str:username>", login_as),
+                         djng.path("out", logout))
+    app = djng.auth(router, session_backend="signed_cookies")
+    victim = Client(app)
+    victim.get("/as/ada")
+    stolen = victim.cookies[settings.SESSION_COOKIE_NAME].value
+    victim.get("/out")
+    thief = Client(app)
+    thief.cookies[settings.SESSION_COOKIE_NAME] = stolen
+    assert thief.get("/").json() == {"user": "ada"}
+
+
 def test_login_changes_the_session_key(database):
     djng.auth.User.objects.create_user("ada", password="secret-pw")
     router = djng.Router(djng.path("", counter), djng.path("as/<str:username>", login_as))
