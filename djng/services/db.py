@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import threading
 import weakref
@@ -125,12 +126,26 @@ def from_url(url: str) -> Database:
         )
     return Database(url)
 
+
+#: Seconds a connection attempt to a database server may take (libpq's and
+#: mysqlclient's ``connect_timeout``): a server that accepts but never answers
+#: fails a request in seconds instead of hanging it.
+CONNECT_TIMEOUT = 5
+
+#: The engines that reach a server over the network, and so take ``connect_timeout``.
+_SERVER_ENGINES = ("django.db.backends.postgresql", "django.db.backends.mysql")
+
+
 class Database:
     """A database, registered as a Django connection alias (``.alias``).
 
     ``settings`` is a database URL (``postgres://user@host:5432/name``,
     ``sqlite:///path/db.sqlite3``) or a dict in the shape of one
-    ``DATABASES`` entry. Create databases once (at import time), not per request.
+    ``DATABASES`` entry. The same settings always mean the same alias, so
+    building a ``Database`` (or pushing a URL) per request is bounded by the
+    distinct databases used; still, create databases once, at import time.
+    ``connect_timeout`` (seconds; PostgreSQL and MySQL) applies unless the URL
+    or ``options`` give one; ``None`` waits as long as the driver does.
     """
 
     def __init__(
@@ -140,6 +155,7 @@ class Database:
         alias: str | None = None,
         conn_max_age: float | None = 0,
         conn_health_checks: bool = False,
+        connect_timeout: float | None = CONNECT_TIMEOUT,
         options: Mapping[str, Any] | None = None,
     ) -> None:
         if isinstance(settings, str):
@@ -152,11 +168,13 @@ class Database:
             raise TypeError(f"djng.db.Database() takes a URL or a dict, got {settings!r}")
         config.setdefault("CONN_MAX_AGE", conn_max_age)
         config.setdefault("CONN_HEALTH_CHECKS", conn_health_checks)
+        config.setdefault("OPTIONS", {})
         if options:
             config["OPTIONS"] = {**config.get("OPTIONS", {}), **options}
+        if connect_timeout is not None and config["ENGINE"] in _SERVER_ENGINES:
+            config["OPTIONS"] = {"connect_timeout": connect_timeout, **config.get("OPTIONS", {})}
         self.settings = config
-        self.alias = alias or f"djng_{next(_aliases)}"
-        _register(self.alias, config)
+        self.alias = _register(alias, config)
 
     @property
     def connection(self) -> Any:
@@ -231,12 +249,25 @@ def _remove_database_files(name: str) -> None:
             os.remove(name + suffix)
 
 
-def _register(alias: str, config: dict[str, Any]) -> None:
-    """Add a connection alias without mutating a dict other threads may iterate."""
+#: The alias given to each distinct database settings (the same settings, the same alias).
+_aliases_by_settings: dict[str, str] = {}
+
+
+def _register(alias: str | None, config: dict[str, Any]) -> str:
+    """The connection alias for ``config``: ``alias``, or the one these settings already
+    have, else a new one. Registered without mutating a dict other threads may iterate."""
+    key = json.dumps(config, sort_keys=True, default=repr)
     with _register_lock:
-        if alias in connections.settings:
+        if alias is None:
+            alias = _aliases_by_settings.get(key)
+            if alias is not None:
+                return alias
+            alias = f"djng_{next(_aliases)}"
+            _aliases_by_settings[key] = alias
+        elif alias in connections.settings:
             raise ValueError(f"djng.db: a database with alias {alias!r} already exists")
         _django.add_database(alias, config)
+        return alias
 
 
 def _mirror_default(database: Database) -> None:

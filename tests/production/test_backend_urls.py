@@ -57,7 +57,7 @@ def test_database_postgres_url_builds_the_database():
     assert settings["PORT"] == "6543"
     assert settings["USER"] == "ada"
     assert settings["PASSWORD"] == PASSWORD
-    assert settings["OPTIONS"] == {"sslmode": "require"}
+    assert settings["OPTIONS"] == {"sslmode": "require", "connect_timeout": 5}
     assert PASSWORD not in repr(database)
     # Django's 'default' alias mirrors the process default.
     from django.db import connections

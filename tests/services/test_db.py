@@ -431,3 +431,90 @@ def test_memory_database_can_be_read_during_another_threads_transaction():
         thread.join()
     assert seen == [0]  # as a file database answers: the uncommitted row is not visible
     assert count(database) == 1
+
+
+# -- a server that accepts connections and never answers ----------------------------------
+
+
+@pytest.fixture
+def silent_server():
+    """A TCP port that accepts connections and never says a word (a hung database)."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held = []
+    stop = threading.Event()
+
+    def accept():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join(5)
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+def test_database_connections_have_a_default_connect_timeout():
+    pytest.importorskip("psycopg")
+    assert djng.db.Database("postgres://u@db.example/x").settings["OPTIONS"] == {
+        "connect_timeout": 5
+    }
+    url = "postgres://u@db.example/x?connect_timeout=3"
+    assert djng.db.Database(url).settings["OPTIONS"]["connect_timeout"] == "3"
+    database = djng.db.Database("postgres://u@db.example/x", connect_timeout=7)
+    assert database.settings["OPTIONS"]["connect_timeout"] == 7
+    assert "connect_timeout" not in djng.db.SQLite(":memory:").settings["OPTIONS"]
+
+
+def test_a_silent_database_fails_the_request_and_the_health_check_in_seconds(silent_server):
+    pytest.importorskip("psycopg")
+    import time
+
+    database = djng.db.Database(f"postgres://u@127.0.0.1:{silent_server}/x", connect_timeout=2)
+
+    def view(request):
+        return {"rows": count(database)}
+
+    app = djng.Router(djng.path("", view), djng.path("health", djng.health(["db"])))
+    client = Client(app, raise_exceptions=False)
+    with djng.db.use(database):
+        start = time.monotonic()
+        response = client.get("/")
+        assert response.status_code == 500
+        health = client.get("/health")
+        elapsed = time.monotonic() - start
+    assert health.status_code == 503
+    assert health.json()["checks"]["db"]["ok"] is False
+    assert elapsed < WAIT  # a guard against hanging (2 s each), not a timing assertion
+    connections[database.alias].close()
+
+
+def test_pushing_a_database_url_per_request_reuses_one_alias(tmp_path):
+    url = f"sqlite:///{tmp_path}/per-request.sqlite3"
+    seen = set()
+
+    def view(request):
+        djng.db.push(url)
+        seen.add(djng.db.current().alias)
+        return "ok"
+
+    before = len(connections.settings)
+    client = Client(view)
+    for _ in range(300):
+        assert client.get("/").text == "ok"
+    assert len(seen) == 1
+    assert len(connections.settings) == before + 1
+    assert djng.db.Database(url).alias in seen  # the same URL, the same database
+    assert djng.db.SQLite(tmp_path / "per-request.sqlite3").alias in seen
+
