@@ -279,3 +279,65 @@ def test_reconfigure_errors_reports_to_the_apps_own_reporter():
     assert client.get("/boom").status_code == 500
     assert [p for p, _ in inner.reports] == ["/section/boom"]
     assert [p for p, _ in outer.reports] == ["/boom"]
+
+
+# -- credentials never reach a report through djng's own frames ---------------------------
+
+CREDENTIALS = {
+    "Authorization": "Bearer TOKEN-123-secret",
+    "X-Api-Key": "KEY-456-secret",
+    "Cookie": "sessionid=SESS-789-secret; csrftoken=CSRF-000-secret",
+}
+
+
+class FailingResponse:
+    """A Django middleware whose process_response fails (as a session that cannot be saved)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        raise RuntimeError("process_response failed")
+
+
+def mounted_wsgi_app(environ, start_response):
+    raise RuntimeError("the mounted app failed")
+
+
+APPS = {
+    "middleware around a view": lambda: djng.middleware(FailingResponse)(lambda request: "ok"),
+    "middleware around a Router": lambda: djng.middleware(FailingResponse)(
+        djng.Router(djng.mount("m", djng.Router(djng.path("", lambda request: "ok"))))
+    ),
+    "a mounted WSGI app": lambda: djng.gzip(
+        djng.Router(djng.mount("m", djng.from_wsgi(mounted_wsgi_app)))
+    ),
+}
+
+
+def _leaks(text):
+    return [value for value in ("TOKEN-123", "KEY-456", "SESS-789", "CSRF-000") if value in text]
+
+
+@pytest.mark.parametrize("app", list(APPS))
+def test_the_debug_page_shows_no_credentials(app):
+    client = Client(djng.reconfigure(APPS[app](), debug=True), raise_exceptions=False)
+    response = client.get("/m/", headers={**CREDENTIALS, "Accept": "text/html"})
+    assert response.status_code == 500
+    assert "Traceback" in response.text and "failed" in response.text
+    assert _leaks(response.text) == []
+
+
+@pytest.mark.parametrize("app", list(APPS))
+def test_mailed_reports_show_no_credentials(app):
+    outbox = djng.mail.Memory()
+    reporter = djng.errors.Mail(to=["ops@example.com"], include_html=True)
+    site = djng.reconfigure(APPS[app](), errors=reporter, mail=outbox)
+    response = Client(site, raise_exceptions=False).get("/m/", headers=CREDENTIALS)
+    assert response.status_code == 500
+    (message,) = outbox.outbox
+    html = message.alternatives[0][0]
+    assert "failed" in message.body and "failed" in html
+    assert _leaks(message.body) == []
+    assert _leaks(html) == []
