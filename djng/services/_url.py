@@ -14,17 +14,32 @@ from urllib.parse import SplitResult, parse_qsl, urlsplit
 __all__ = ["flag", "no_more", "number", "redact", "redact_within", "split"]
 
 # The regexes are compiled on first use (by re's cache), not at import.
-_USERINFO = r"(?s)^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*:).*@"
+_SCHEME = r"[A-Za-z][A-Za-z0-9+.-]*:/*"
+# A query option whose name says it holds a secret (password=, api_key=, token=...).
+_SECRET_OPTION = r"(?i)([?&;][^=&;#]*(?:pass|pwd|secret|token|key|auth|credential)[^=&;#]*=)[^&;#]*"
 _PASSWORD_IN_TEXT = r"(://[^:/@\s]*:)[^@\s]*@"
 
 
 def redact(url: str) -> str:
-    """``url`` with its password replaced by ``***``.
+    """``url`` with its password, and query options that hold secrets, as ``***``.
 
-    Everything up to the last ``@`` counts as the password, so a password with an
-    unencoded ``/``, ``?`` or ``@`` is hidden too (at worst more is hidden).
+    It makes no assumption that the URL is well formed: whatever precedes the
+    last ``@`` after the user name counts as the password (``postgres:/u:pw@h``,
+    ``u:pw@h`` and a password with an unencoded ``/``, ``?`` or ``@`` are hidden
+    too; at worst more is hidden), and so does the value of any query option
+    named like ``password``, ``secret``, ``token`` or ``key``.
     """
-    return re.sub(_USERINFO, r"\1***@", url)
+    text = str(url)
+    scheme = re.match(_SCHEME, text)
+    start = scheme.end() if scheme else 0
+    at = text.rfind("@")
+    if at >= start:
+        if ":" not in text[start:at] and scheme and not scheme.group().endswith("/"):
+            start = 0  # 'user:password@host': what looked like a scheme is the user
+        user, colon, _ = text[start:at].partition(":")
+        if colon:
+            text = text[:start] + user + ":***" + text[at:]
+    return re.sub(_SECRET_OPTION, r"\1***", text)
 
 
 def redact_within(text: str) -> str:

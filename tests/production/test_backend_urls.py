@@ -127,6 +127,15 @@ BAD_URLS = [
     ("mail", f"smtp://u:{PASSWORD}@mail.internal:587?tls=maybe", ["tls", "1 or 0"]),
     ("mail", f"smtp://u:{PASSWORD}@:587", ["names no SMTP host"]),
     ("mail", f"smtps://u:{PASSWORD}@mail.internal?tls=1", ["STARTTLS", "pick one"]),
+    # Malformed in every way, and still never showing the password:
+    ("db", f"postgres:/u:{PASSWORD}@db.internal/shop", ["no scheme"]),
+    ("db", f"postgres:u:{PASSWORD}@db.internal/shop", ["no scheme"]),
+    ("db", f"u:{PASSWORD}@db.internal/shop", ["no scheme"]),
+    ("cache", f"redis:/:{PASSWORD}@cache.internal/0", ["no scheme"]),
+    ("mail", f"smtp:/u:{PASSWORD}@mail.internal", ["no scheme"]),
+    ("db", f"postgres://u@db.internal/shop?password={PASSWORD}&bogus=1", ["bogus"]),
+    ("cache", f"redis://cache.internal/0?password={PASSWORD}&bogus=1", ["bogus"]),
+    ("mail", f"smtp://mail.internal?secret={PASSWORD}", ["Unknown option", "secret"]),
 ]
 
 
@@ -139,6 +148,16 @@ def test_bad_url_fails_at_configure_naming_the_part(service, url, words):
     for word in words:
         assert word in message, message
     assert PASSWORD not in message
+
+
+def test_a_bad_environment_url_never_shows_the_password_at_start():
+    result = run_python_env(
+        "import djng\ndjng.wsgi(lambda request: 'x')\n",
+        DJNG_DATABASE_URL=f"postgres:/u:{PASSWORD}@db.internal/shop",
+    )
+    assert result.returncode != 0
+    assert "DJNG_DATABASE_URL" in result.stderr
+    assert PASSWORD not in result.stderr + result.stdout
 
 
 def test_unknown_redis_url_option_fails_at_configure():
