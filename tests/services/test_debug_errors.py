@@ -297,7 +297,7 @@ class FailingResponse:
         self.get_response = get_response
 
     def __call__(self, request):
-        response = self.get_response(request)
+        self.get_response(request)
         raise RuntimeError("process_response failed")
 
 
