@@ -42,6 +42,17 @@ def unread_body(request: Any) -> Any:
     return BytesIO(request.body) if request._read_started else request._stream
 
 
+def replace_body(request: Any, stream: Any, length: int) -> None:
+    """Make ``request`` read its body from ``stream`` (``length`` bytes).
+
+    ``WSGIRequest`` reads the body through its private ``_stream``, a
+    ``LimitedStream`` made from ``CONTENT_LENGTH`` when the request is built.
+    """
+    from django.core.handlers.wsgi import LimitedStream
+
+    request._stream = LimitedStream(stream, length)
+
+
 def skip_csrf_checks(request: Any) -> None:
     """No CSRF check for ``request``, whichever CSRF middleware runs (``csrf_exempt`` on a
     subtree: the check runs later, around the endpoint an inner Router picks).

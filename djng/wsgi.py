@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextvars import Context, copy_context
 from typing import Any
 
-from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import set_script_prefix, set_urlconf
 
@@ -106,8 +105,10 @@ class WSGIHandler:
         housekeeping.send_request_started(self.__class__, environ)
         request = self.request_class(environ)
         try:
-            check_host(request)
-        except DisallowedHost as exc:  # the app never sees a request for another host
+            check_host(request)  # the app never sees a request for another host
+            if request.body_unsized:
+                request.read_unsized_body()
+        except Exception as exc:
             response = response_for_exception(request, exc)
         else:
             response = respond(request, self._call)

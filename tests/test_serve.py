@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -452,3 +453,55 @@ def test_gunicorn_from_another_folder_uses_the_apps_folder(spawn, tmp_path):
     assert (status, body) == (200, b"visits=1")
     assert (folder / "media" / "uploads" / "note.txt").read_bytes() == b"saved"
     assert sorted(p.name for p in elsewhere.iterdir()) == []
+
+
+# -- request bodies without a Content-Length ---------------------------------------------
+
+CHUNKED_SITE = """
+import djng
+
+def echo(request):
+    return {"length": len(request.body), "start": request.body[:20].decode(),
+            "form": dict(request.POST.items())}
+
+application = djng.wsgi(djng.Router(djng.path("echo", echo)))
+
+if __name__ == "__main__":
+    import sys
+    djng.serve(djng.Router(djng.path("echo", echo)), port=int(sys.argv[1]))
+"""
+
+
+def post_chunked(port, body: bytes, content_type="application/octet-stream"):
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))
+        connection.request("POST", "/echo", body=chunks, encode_chunked=True,
+                           headers={"Content-Type": content_type, "Accept": "application/json"})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("server", ["serve", "gunicorn"])
+def test_chunked_request_bodies_reach_the_view_and_the_limit_holds(server, spawn, tmp_path):
+    """Transfer-Encoding: chunked, no Content-Length: the body arrived empty (data loss)."""
+    (tmp_path / "chunked_site.py").write_text(textwrap.dedent(CHUNKED_SITE))
+    port = free_port()
+    if server == "serve":
+        proc = spawn([sys.executable, "chunked_site.py", str(port)], cwd=tmp_path)
+    else:
+        pytest.importorskip("gunicorn")
+        proc = spawn(gunicorn_command(port, "chunked_site:application", tmp_path))
+    wait_for_http(f"http://127.0.0.1:{port}/", proc)
+    status, body = post_chunked(port, b"hello chunked world " * 1000)
+    assert status == 200, body
+    assert json.loads(body) == {"length": 20000, "start": "hello chunked world ", "form": {}}
+    status, body = post_chunked(port, b"a=1&b=two", "application/x-www-form-urlencoded")
+    assert json.loads(body)["form"] == {"a": "1", "b": "two"}
+    status, body = post_chunked(port, b"x" * (3 * 1024 * 1024))
+    assert status == 413, body
+    assert json.loads(body)["status"] == 413
