@@ -38,6 +38,7 @@ from .services import (  # noqa: E402
     storage,
     templates,
 )
+from .state import copy_current_context  # noqa: E402
 from .wsgi import wsgi  # noqa: E402
 
 __version__ = "0.1.0"
@@ -87,6 +88,7 @@ __all__ = [
     "admin",
     "auth",
     "cache",
+    "copy_current_context",
     "csrf_exempt",
     "db",
     "debug",

@@ -34,6 +34,9 @@ __all__ = [
     "METHODS", "DjangoURLs", "Route", "Router", "mount", "path", "re_path", "reverse",
 ]
 
+# A parameter of Django's path syntax, '<name>' or '<converter:name>' (compiled when used).
+_PARAMETER = r"<(?:[^<>:]+:)?[^<>]+>"
+
 #: The request methods a route may name.
 METHODS = frozenset(
     {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT", "QUERY"}
@@ -120,6 +123,11 @@ def path(
     if not isinstance(route, str):
         raise TypeError(f"djng.path({route!r}, ...): the route must be a string")
     source = f"djng.path({route!r})"
+    if re.search(r"[<>]", re.sub(_PARAMETER, "", route)):
+        raise ValueError(
+            f"{source}: a '<' or '>' that is not part of a parameter; write parameters "
+            "whole, such as <int:id> or <slug>"
+        )
     is_mount = router_of(view) is not None
     try:
         pattern = RoutePattern(route.lstrip("/"), name=name, is_endpoint=not is_mount)

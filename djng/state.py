@@ -17,10 +17,16 @@ follows the request's own context (a copy per request, see ``djng.wsgi``):
 
 from __future__ import annotations
 
-from contextvars import ContextVar
-from typing import Any
+import functools
+from collections.abc import Callable
+from contextvars import ContextVar, copy_context
+from typing import Any, TypeVar
 
-__all__ = ["RequestState", "cache_handle_opened", "in_request", "state"]
+__all__ = [
+    "RequestState", "cache_handle_opened", "copy_current_context", "in_request", "peek", "state",
+]
+
+T = TypeVar("T")
 
 #: True inside a request served by djng (set in the request's own context copy).
 in_request: ContextVar[bool] = ContextVar("djng.in_request", default=False)
@@ -67,6 +73,26 @@ def state(request: Any) -> RequestState:
     if found is None:
         found = request.__dict__["djng"] = RequestState()
     return found
+
+
+def copy_current_context(func: Callable[..., T]) -> Callable[..., T]:
+    """``func``, to run in a copy of the current context: the services in effect now.
+
+    A thread starts with an empty context, so one that a view starts sees the
+    process defaults, not what the view pushed; a pooled thread sees what its
+    last job left. ``threading.Thread(target=djng.copy_current_context(work))``
+    and ``executor.submit(djng.copy_current_context(work), ...)`` run ``work``
+    with the request's services. Each call gets its own copy, so what one call
+    pushes is seen by no other. (``contextvars-extras`` names this
+    ``bind_to_snapshot_context``; it is these few lines of the standard library.)
+    """
+    snapshot = copy_context()
+
+    @functools.wraps(func)
+    def in_copy(*args: Any, **kwargs: Any) -> T:
+        return snapshot.copy().run(func, *args, **kwargs)
+
+    return in_copy
 
 
 def peek(request: Any) -> RequestState | None:

@@ -26,7 +26,7 @@ from . import _django, housekeeping, location, proxy, startup
 from .handler import call_endpoint, caller, respond
 from .layers import Dispatcher, router_of
 from .services import debug
-from .services.errors import response_for_exception
+from .services.errors import report, response_for_exception
 from .services.hosts import check_host, warn_if_unconfigured
 from .state import in_request
 
@@ -138,7 +138,12 @@ class PlainBody:
 
 
 class Body:
-    """The response body, each step and the final close() run in the request's context."""
+    """The response body, each step and the final close() run in the request's context.
+
+    An exception while the body is produced (a streaming response's generator
+    failing) is reported to ``djng.errors`` before it ends the response: the
+    status line is sent already, so the server can only cut the body short.
+    """
 
     __slots__ = ("_ctx", "request", "response", "_chunks")
 
@@ -154,7 +159,13 @@ class Body:
         return self
 
     def __next__(self) -> bytes:
-        return self._ctx.run(next, self._chunks)
+        try:
+            return self._ctx.run(next, self._chunks)
+        except StopIteration:
+            raise
+        except Exception as exc:
+            self._ctx.run(report, self.request, exc)
+            raise
 
     def close(self) -> None:
         self._ctx.run(self.response.close)

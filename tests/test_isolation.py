@@ -13,6 +13,9 @@ from werkzeug.test import EnvironBuilder
 
 import djng
 
+#: Seconds a thread may take before the test gives up: a guard, not a timing assertion.
+WAIT = 30
+
 POOL = 64
 caches = [djng.cache.LocMem(f"isolation-{n}") for n in range(POOL)]
 outboxes = [djng.mail.Memory() for _ in range(POOL)]
@@ -193,3 +196,40 @@ def test_test_client_runs_in_a_copy_of_the_callers_context():
         assert client.get("/").text == "caller"
     assert client.get("/").text == "isolation-default"
     assert djng.mail.current() is DEFAULT_MAIL
+
+
+def test_threads_a_view_starts_see_the_process_defaults_unless_given_the_context():
+    """A new thread starts with an empty context; djng.copy_current_context carries it."""
+    pushed = djng.cache.LocMem("pushed-for-the-request")
+    seen = {}
+
+    def look(name):
+        seen[name] = djng.cache.current()
+
+    def view(request):
+        djng.cache.push(pushed)
+        plain = threading.Thread(target=look, args=("plain",))
+        carried = threading.Thread(target=djng.copy_current_context(look), args=("carried",))
+        for thread in (plain, carried):
+            thread.start()
+            thread.join(WAIT)
+        with ThreadPoolExecutor(2) as pool:
+            pool.submit(djng.copy_current_context(look), "pooled").result(WAIT)
+            pool.submit(look, "pooled plain").result(WAIT)
+        return "ok"
+
+    assert djng.testing.Client(view).get("/").text == "ok"
+    assert seen["carried"] is pushed and seen["pooled"] is pushed
+    assert seen["plain"] is not pushed and seen["pooled plain"] is not pushed
+
+
+def test_each_call_of_a_carried_function_has_its_own_copy():
+    def push_and_count():
+        djng.cache.push(djng.cache.Dummy())
+        return len(djng.cache._stack.get())
+
+    def view(request):
+        bound = djng.copy_current_context(push_and_count)
+        return {"first": bound(), "second": bound(), "here": len(djng.cache._stack.get())}
+
+    assert djng.testing.Client(view).get("/").json() == {"first": 1, "second": 1, "here": 0}

@@ -463,6 +463,12 @@ def test_unknown_converter_fails_naming_the_route():
         djng.path("users/<nope:id>", text("x"))
 
 
+@pytest.mark.parametrize("route", ["users/<int:id", "users/int:id>", "a/<b>/<c", "<<x>>"])
+def test_an_unclosed_converter_fails_naming_the_route(route):
+    with pytest.raises(ValueError, match=r"djng\.path\('.*'\).*<"):
+        djng.path(route, lambda request, **kwargs: "x")
+
+
 def test_non_callable_target_fails_naming_the_route():
     with pytest.raises(TypeError, match=r"\^x\$.*not callable"):
         djng.Router((r"^x$", "views.index"))

@@ -52,7 +52,8 @@ def test_all_up_is_200_with_each_check_ok(backends):
 
 def test_redis_down_is_503_naming_cache(backends):
     database, _ = backends
-    status, body = _check(djng.health(["db", "cache"]), database, _unreachable_cache())
+    app = djng.health(["db", "cache"], details=True)
+    status, body = _check(app, database, _unreachable_cache())
     assert status == 503
     assert body["status"] == "unavailable"
     assert body["checks"]["db"]["ok"] is True
@@ -62,11 +63,30 @@ def test_redis_down_is_503_naming_cache(backends):
 
 def test_postgres_down_is_503_naming_db(backends, unreachable_database):
     _, cache = backends
-    status, body = _check(djng.health(["db", "cache"]), unreachable_database, cache)
+    status, body = _check(djng.health(["db", "cache"], details=True), unreachable_database, cache)
     assert status == 503
     assert body["checks"]["cache"]["ok"] is True
     assert body["checks"]["db"]["ok"] is False
     assert "OperationalError" in body["checks"]["db"]["error"]
+
+
+def test_the_public_gets_names_and_states_and_the_log_gets_the_details(
+    unreachable_database, caplog
+):
+    """Internal hosts and ports stay out of a public health answer (they are logged)."""
+    import logging
+
+    staff_only = djng.health(["db"], details=lambda request: "X-Staff" in request.headers)
+    with djng.db.use(unreachable_database), caplog.at_level(logging.WARNING, logger="djng"):
+        client = djng.testing.Client(staff_only)
+        public = client.get("/")
+        staff = client.get("/", headers={"X-Staff": "1"})
+    assert public.status_code == staff.status_code == 503
+    assert public.json()["checks"]["db"].keys() == {"ok", "ms"}
+    assert "127.0.0.1" not in public.text and "OperationalError" not in public.text
+    assert "OperationalError" in staff.json()["checks"]["db"]["error"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "djng.health"]
+    assert logged and "OperationalError" in logged[0] and PASSWORD not in logged[0]
 
 
 def test_both_down_names_both(unreachable_database):
@@ -96,7 +116,7 @@ def test_redis_refusing_the_password_never_shows_it(redis_url, backends):
     database, _ = backends
     scheme, rest = redis_url.split("://", 1)
     wrong = djng.cache.Redis(f"{scheme}://djng-nobody:{PASSWORD}@{rest.rpartition('@')[2]}")
-    status, body = _check(djng.health(["cache"]), database, wrong)
+    status, body = _check(djng.health(["cache"], details=True), database, wrong)
     assert status == 503
     assert body["checks"]["cache"]["ok"] is False
     assert body["checks"]["cache"]["error"]
@@ -115,7 +135,7 @@ def test_custom_checks(backends):
     def payments():
         raise RuntimeError(f"cannot reach https://shop:{PASSWORD}@payments.example.com/api")
 
-    app = djng.health(["db", queue, ("disk", disk_full), payments])
+    app = djng.health(["db", queue, ("disk", disk_full), payments], details=True)
     status, body = _check(app, database, cache)
     assert calls == ["queue"]
     assert status == 503

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 from django.views.decorators.debug import sensitive_post_parameters
+from werkzeug.test import EnvironBuilder
 
 import djng
 from djng.services.stack import _UNSET
@@ -341,3 +342,27 @@ def test_mailed_reports_show_no_credentials(app):
     assert "failed" in message.body and "failed" in html
     assert _leaks(message.body) == []
     assert _leaks(html) == []
+
+
+# -- an exception while a streaming body is sent -------------------------------------------
+
+
+def test_an_exception_while_streaming_is_reported_then_ends_the_response():
+    recorder = Recorder()
+
+    def rows():
+        yield b"first row\n"
+        raise Kaboom("the export broke")
+
+    app = djng.Router(djng.path("export", lambda request: djng.StreamingResponse(rows())))
+    environ = EnvironBuilder(path="/export").get_environ()
+    with djng.errors.use(recorder):
+        body = djng.wsgi(app)(environ, lambda status, headers, exc_info=None: None)
+        chunks = iter(body)
+        assert next(chunks) == b"first row\n"
+        with pytest.raises(Kaboom):
+            next(chunks)  # the server ends the connection; the client sees a short body
+        body.close()
+    assert [(path, str(exc)) for path, exc in recorder.reports] == [
+        ("/export", "the export broke")
+    ]
