@@ -106,7 +106,7 @@ class WSGIHandler:
         request = self.request_class(environ)
         try:
             check_host(request)  # the app never sees a request for another host
-            if request.body_unsized:
+            if "HTTP_TRANSFER_ENCODING" in environ and request.body_unsized:
                 request.read_unsized_body()
         except Exception as exc:
             response = response_for_exception(request, exc)

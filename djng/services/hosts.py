@@ -41,8 +41,9 @@ _NAME = r"\*|\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\]"
 _logger = logging.getLogger("djng")
 _embedded = False
 _warned = False
-#: Host headers already found allowed, per tuple of allowed names (a bounded cache).
-_accepted: dict[tuple[str, ...], set[str]] = {}
+#: The Host headers last found allowed, and the names (the very tuple in effect)
+#: they were checked against: a request with the same Host skips Django's check.
+_accepted: tuple[tuple[str, ...] | None, frozenset[str]] = (None, frozenset())
 _ACCEPTED_LIMIT = 256
 
 
@@ -100,10 +101,11 @@ def allowed() -> tuple[str, ...]:
 
 def check_host(request: Any) -> None:
     """Raise ``DisallowedHost`` (a 400) unless ``request``'s host is allowed."""
-    names = allowed()
+    global _accepted
+    names = hosts.current()
     raw = request.META.get("HTTP_HOST")
-    accepted = _accepted.get(names)
-    if raw is not None and accepted is not None and raw in accepted:
+    checked_against, accepted = _accepted
+    if checked_against is names and raw in accepted:
         return
     try:
         request.get_host()  # Django's own validation, against allowed() (ALLOWED_HOSTS)
@@ -114,12 +116,9 @@ def check_host(request: Any) -> None:
             "djng.hosts.configure([...])."
         ) from exc
     if raw is not None:
-        if accepted is None:
-            if len(_accepted) >= _ACCEPTED_LIMIT:
-                _accepted.clear()
-            accepted = _accepted.setdefault(names, set())
-        if len(accepted) < _ACCEPTED_LIMIT:
-            accepted.add(raw)
+        if checked_against is not names or len(accepted) >= _ACCEPTED_LIMIT:
+            accepted = frozenset()
+        _accepted = (names, accepted | {raw})
 
 
 def _sent_host(request: Any) -> str:
