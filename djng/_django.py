@@ -30,6 +30,29 @@ def add_closer(response: Any, close: Callable[[], Any]) -> None:
     response._resource_closers.append(close)
 
 
+def close_response(response: Any, send_finished: Callable[[Any], Any]) -> None:
+    """What ``HttpResponseBase.close()`` does, with ``request_finished`` sent by ``send_finished``.
+
+    Django's ``close()`` runs the response's ``_resource_closers`` and then always
+    sends ``request_finished``; djng sends it only when a receiver has work
+    (``djng.housekeeping``). A response class with its own ``close()`` is closed
+    by it, as it expects.
+    """
+    from django.http import HttpResponseBase
+
+    if type(response).close is not HttpResponseBase.close:
+        response.close()
+        return
+    for closer in response._resource_closers:
+        try:
+            closer()
+        except Exception:  # as Django does: a failing closer does not stop the others
+            pass
+    response._resource_closers.clear()
+    response.closed = True
+    send_finished(response._handler_class)
+
+
 def unread_body(request: Any) -> Any:
     """A readable stream of ``request``'s body for a mounted WSGI app.
 

@@ -6,17 +6,19 @@ Django connects ``reset_queries`` and ``close_old_connections`` to
 which costs a hello-world request more than all of djng's own work. djng
 replaces them with the same functions behind a cheap guard:
 
-- the database ones run only in a thread that has opened a database connection
-  (``connection_created`` fired there); before that they have nothing to reset
-  or close;
+- the database ones run only in a thread that has a database connection open,
+  or queries logged (``connection_created`` fired there, and the last request's
+  end did not close them all): once a request's connections are closed again,
+  the next requests skip them, so one ORM query does not slow every later
+  request of its thread;
 - ``close_caches`` runs only in a request whose context opened a cache handle
   (djng's ``ContextCache`` is the only cache Django is configured with);
 - ``reset_urlconf`` does not run inside a djng request, whose context (and the
   urlconf set in it) is discarded when the request ends.
 
-``request_finished`` is always sent; ``request_started`` is not sent when its
-only receivers are the guarded ones and they would all return at once. Any
-receiver you connect makes it sent again, so yours always run.
+Neither signal is sent when its only receivers are these guarded ones and they
+would all return at once (sending costs more than all of djng's own work on a
+hello request). Any receiver you connect makes it sent again, so yours always run.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from django.db.backends.signals import connection_created
 from . import _django
 from .state import cache_handle_opened, in_request
 
-__all__ = ["install", "send_request_started"]
+__all__ = ["close_response", "install", "send_request_finished", "send_request_started"]
 
 _thread = threading.local()
 
@@ -51,6 +53,15 @@ def reset_queries_if_connected(**kwargs: Any) -> None:
 def close_old_connections_if_connected(**kwargs: Any) -> None:
     if getattr(_thread, "connected", False):
         close_old_connections(**kwargs)
+        _thread.connected = _still_connected()
+
+
+def _still_connected() -> bool:
+    """True while this thread holds an open connection, or queries to reset."""
+    return any(
+        connection.connection is not None or connection.queries_log
+        for connection in connections.all(initialized_only=True)
+    )
 
 
 def close_caches_if_opened(**kwargs: Any) -> None:
@@ -65,13 +76,31 @@ def reset_urlconf_outside_djng(**kwargs: Any) -> None:
         set_urlconf(None)
 
 
+#: The receivers of each signal when they are all guarded ones (compared on each request).
 _quiet_started: list = []
+_quiet_finished: list = []
 
 
 def send_request_started(sender: Any, environ: dict) -> None:
     """Send ``request_started``, unless every receiver would return at once."""
     if getattr(_thread, "connected", False) or signals.request_started.receivers != _quiet_started:
         signals.request_started.send(sender=sender, environ=environ)
+
+
+def send_request_finished(sender: Any) -> None:
+    """Send ``request_finished``, unless every receiver would return at once."""
+    if (
+        getattr(_thread, "connected", False)
+        or cache_handle_opened.get()
+        or not in_request.get()
+        or signals.request_finished.receivers != _quiet_finished
+    ):
+        signals.request_finished.send(sender=sender)
+
+
+def close_response(response: Any) -> None:
+    """``response.close()``, with ``request_finished`` sent only when a receiver has work."""
+    _django.close_response(response, send_request_finished)
 
 
 def install() -> None:
@@ -96,5 +125,9 @@ def install() -> None:
         _django.swap_receiver(signal, django_receiver, guarded)
     guarded_started = {reset_queries_if_connected, close_old_connections_if_connected}
     if _django.receiver_functions(signals.request_started) <= guarded_started:
-        # Compared by equality on every request: cheaper than asking each receiver.
         _quiet_started[:] = signals.request_started.receivers
+    guarded_finished = {
+        close_old_connections_if_connected, close_caches_if_opened, reset_urlconf_outside_djng
+    }
+    if _django.receiver_functions(signals.request_finished) <= guarded_finished:
+        _quiet_finished[:] = signals.request_finished.receivers

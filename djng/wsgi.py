@@ -9,8 +9,8 @@ One request, start to end:
    and the answer through the view path (``djng.handler.respond``), which never
    raises (``get_response``);
 3. the status line, the headers and every cookie go to the server, and the body
-   is handed over: its chunks are iterated, and the response closed (which sends
-   ``request_finished``), inside the request's context.
+   is handed over: its chunks are iterated, and the response closed (with
+   ``request_finished`` when a receiver has work), inside the request's context.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ class WSGIHandler:
         file_wrapper = environ.get("wsgi.file_wrapper")
         if file_wrapper is not None and getattr(response, "file_to_stream", None) is not None:
             # As Django does: the server streams the file and closing it closes the response.
-            response.file_to_stream.close = lambda: ctx.run(response.close)
+            response.file_to_stream.close = lambda: ctx.run(housekeeping.close_response, response)
             return file_wrapper(response.file_to_stream, response.block_size)
         return Body(ctx, request, response, iter(response))
 
@@ -134,7 +134,7 @@ class PlainBody:
         return iter(self.response)
 
     def close(self) -> None:
-        self._ctx.run(self.response.close)
+        self._ctx.run(housekeeping.close_response, self.response)
 
 
 class Body:
@@ -168,7 +168,7 @@ class Body:
             raise
 
     def close(self) -> None:
-        self._ctx.run(self.response.close)
+        self._ctx.run(housekeeping.close_response, self.response)
 
 
 def wsgi(

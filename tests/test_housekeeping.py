@@ -98,3 +98,76 @@ def test_django_receivers_are_replaced_by_guarded_ones_and_yours_still_run():
     finally:
         signals.request_started.disconnect(receiver)
     assert seen == ["/mine"]
+
+
+def test_after_a_request_that_used_the_database_the_next_ones_skip_the_housekeeping(
+    tmp_path, monkeypatch
+):
+    """One ORM query must not slow every later request of its thread."""
+    database = djng.db.SQLite(tmp_path / "exact.sqlite3")
+    calls = []
+    real = housekeeping.close_old_connections
+    monkeypatch.setattr(
+        housekeeping, "close_old_connections", lambda **k: calls.append(1) or real(**k)
+    )
+
+    def query(request):
+        with djng.db.current().connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "queried"
+
+    def run():
+        client = djng.testing.Client(
+            djng.reconfigure(djng.Router(djng.path("q", query), djng.path("", lambda r: "hi")),
+                             db=database)
+        )
+        assert client.get("/q").text == "queried"
+        after_query = len(calls)
+        for _ in range(3):
+            assert client.get("/").text == "hi"
+        return after_query, len(calls), housekeeping._thread.__dict__.get("connected")
+
+    after_query, after_hellos, connected = in_new_thread(run)
+    assert after_query >= 1  # the query's request closed its connection
+    assert after_hellos == after_query  # later requests had nothing to close
+    assert connected is False
+
+
+def test_a_kept_connection_keeps_the_housekeeping_on(tmp_path):
+    database = djng.db.SQLite(tmp_path / "kept.sqlite3", conn_max_age=60)
+
+    def query(request):
+        with djng.db.current().connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "queried"
+
+    def run():
+        djng.testing.Client(djng.reconfigure(query, db=database)).get("/")
+        still = housekeeping._thread.__dict__.get("connected")
+        connections[database.alias].close()
+        return still
+
+    assert in_new_thread(run) is True
+
+
+def test_request_finished_is_sent_only_when_a_receiver_has_work():
+    sent = []
+    djng.wsgi(lambda request: "x")  # installs the guarded receivers
+    original = signals.request_finished.send
+    try:
+        signals.request_finished.send = lambda **kwargs: sent.append(kwargs) or original(**kwargs)
+        djng.testing.Client(lambda request: "quiet").get("/")
+        assert sent == []
+        seen = []
+
+        def mine(sender, **kwargs):
+            seen.append(sender)
+
+        signals.request_finished.connect(mine)
+        try:
+            djng.testing.Client(lambda request: "yours run").get("/")
+        finally:
+            signals.request_finished.disconnect(mine)
+        assert len(sent) == 1 and len(seen) == 1
+    finally:
+        signals.request_finished.send = original
