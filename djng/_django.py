@@ -14,6 +14,7 @@ import datetime
 import os
 import uuid
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import Any
 
 from django.utils.functional import LazyObject
@@ -215,6 +216,61 @@ def receiver_functions(signal: Any) -> set[Any]:
     """What is connected to ``signal``: functions connected with ``weak=False``, weak
     references for the others (``Signal.receivers`` holds ``(key, receiver, is_async)``)."""
     return {receiver for _, receiver, *_ in signal.receivers}
+
+
+# -- the urlconf and script prefix of the request ----------------------------------------
+
+
+class _ContextValue:
+    """One ``value`` attribute kept in a ``ContextVar``: what asgiref's ``Local`` gives
+    Django's urlconf and script prefix, without its lock and copies."""
+
+    __slots__ = ("_var",)
+    _MISSING: Any = object()
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "_var", ContextVar(name))
+
+    def __getattr__(self, key: str) -> Any:
+        if key == "value":
+            value = self._var.get(self._MISSING)
+            if value is not self._MISSING:
+                return value
+        raise AttributeError(key)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key != "value":
+            raise AttributeError(key)
+        self._var.set(value)
+
+    def __delattr__(self, key: str) -> None:
+        if key != "value" or self._var.get(self._MISSING) is self._MISSING:
+            raise AttributeError(key)
+        self._var.set(self._MISSING)
+
+
+def context_local_urlconf() -> None:
+    """Keep Django's urlconf and script prefix in plain ``ContextVar``s.
+
+    ``set_urlconf()``/``get_urlconf()`` (and the script prefix's) store their value
+    in the private ``django.urls.base._urlconfs`` (``_prefixes``), asgiref
+    ``Local`` objects whose every access goes through a context manager and a
+    copy (about 1.2 µs to set, 1.7 µs to read). djng sets the urlconf on every
+    request; a ``ContextVar`` has the same context semantics (a request's copy,
+    carried by ``sync_to_async``) at a tenth of the cost. Idempotent.
+    """
+    from django.urls import base
+
+    for name in ("_urlconfs", "_prefixes"):
+        current = getattr(base, name)
+        if isinstance(current, _ContextValue):
+            continue
+        replacement = _ContextValue(f"django.urls.base.{name}")
+        try:
+            replacement.value = current.value
+        except AttributeError:
+            pass
+        setattr(base, name, replacement)
 
 
 # -- backends djng subclasses ----------------------------------------------------------------

@@ -6,8 +6,9 @@ few more steps, which every adapter (``djng.wsgi()``) takes through
 start-up, once and clearly, rather than in the middle of a request:
 
 1. Django's app registry is populated (``djng.registry.setup``);
-2. Django's per-request housekeeping is guarded (``djng.housekeeping``), when
-   djng configured Django;
+2. Django's per-request housekeeping is guarded (``djng.housekeeping``), and
+   the urlconf kept in a plain context variable (``djng._django``), when djng
+   configured Django;
 3. the ``DJNG_*`` environment variables are read: each service whose variable
    is set builds its default now, so a bad URL fails here;
 4. the secret key is checked, if something that signs (sessions, auth) is used.
@@ -15,7 +16,7 @@ start-up, once and clearly, rather than in the middle of a request:
 
 from __future__ import annotations
 
-from . import conf, housekeeping, registry
+from . import _django, conf, housekeeping, registry
 from .services import load_environment, secrets
 
 __all__ = ["prepare"]
@@ -26,5 +27,6 @@ def prepare() -> None:
     registry.setup()
     if conf.owns_settings:
         housekeeping.install()
+        _django.context_local_urlconf()
     load_environment()
     secrets.check()  # an app that signs cookies needs a key: say so now, not mid-request
