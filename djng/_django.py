@@ -54,6 +54,16 @@ def close_response(response: Any, send_finished: Callable[[Any], Any]) -> None:
     send_finished(response._handler_class)
 
 
+def header_store(response: Any) -> dict[str, tuple[str, str]]:
+    """The response's headers as Django keeps them: ``{lower-case name: (name, value)}``.
+
+    ``response.items()`` walks the private ``_store`` of ``ResponseHeaders`` through
+    the ``Mapping`` machinery, looking each name up again (about 1.3 µs for a
+    hello response); the WSGI adapter reads the pairs straight from it.
+    """
+    return response.headers._store
+
+
 def unread_body(request: Any) -> Any:
     """A readable stream of ``request``'s body for a mounted WSGI app.
 

@@ -69,9 +69,10 @@ class WSGIHandler:
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         ctx = copy_context()
         request, response = ctx.run(self.get_response, environ)
-        headers = [*response.items()]
+        store = _django.header_store(response)
+        headers = [*store.values()]
         streaming = response.streaming
-        if not streaming and not response.has_header("Content-Length"):
+        if not streaming and "content-length" not in store:
             # Sent, not stored on the response: the same header list, without
             # a second pass through the response's header validation.
             headers.append(("Content-Length", str(len(response.content))))
