@@ -3,6 +3,7 @@ view's return value becomes a response."""
 
 from __future__ import annotations
 
+import html
 import json
 from http import HTTPStatus
 from typing import Any
@@ -20,7 +21,6 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
-from django.utils.html import escape
 
 __all__ = [
     "FileResponse",
@@ -30,6 +30,7 @@ __all__ = [
     "StreamingResponse",
     "TemplateResponse",
     "error_response",
+    "preferred_type",
     "redirect",
     "render",
     "to_response",
@@ -108,11 +109,11 @@ def _describe(value: Any) -> str:
     return f"a {type(value).__name__} ({value!r:.60})"
 
 
+_REASONS = {status.value: status.phrase for status in HTTPStatus}
+
+
 def _reason(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown Status Code"
+    return _REASONS.get(status, "Unknown Status Code")
 
 
 # -- negotiated error responses ------------------------------------------------
@@ -129,28 +130,48 @@ def error_response(
     browser gets a small HTML page; anything else gets plain text.
     """
     title = _reason(status)
-    preferred = _preferred_error_type(request)
+    preferred = preferred_type(request, _ERROR_TYPES) or "text/plain"
+    charset = settings.DEFAULT_CHARSET
     if preferred in ("application/problem+json", "application/json"):
         problem = {"type": "about:blank", "title": title, "status": status}
         if detail:
             problem["detail"] = detail
-        return HttpResponse(
-            json.dumps(problem), status=status, content_type="application/problem+json"
-        )
-    if preferred == "text/html":
-        paragraph = f"<p>{escape(detail)}</p>" if detail else ""
+        body, content_type = json.dumps(problem), "application/problem+json"
+    elif preferred == "text/html":
+        paragraph = f"<p>{html.escape(detail)}</p>" if detail else ""
         body = (
             f"<!doctype html>\n<title>{status} {title}</title>\n"
             f"<h1>{title}</h1>\n{paragraph}\n"
         )
-        return HttpResponse(body, status=status, content_type="text/html; charset=utf-8")
-    text = f"{status} {title}\n" + (f"{detail}\n" if detail else "")
-    return HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+        content_type = f"text/html; charset={charset}"
+    else:
+        body = f"{status} {title}\n" + (f"{detail}\n" if detail else "")
+        content_type = f"text/plain; charset={charset}"
+    return HttpResponse(body.encode(charset), status=status, content_type=content_type)
 
 
-def _preferred_error_type(request: HttpRequest) -> str | None:
+#: The type each Accept header prefers among each set of choices (bounded).
+_preferred: dict[tuple[str, tuple[str, ...]], str | None] = {}
+_PREFERRED_LIMIT = 512
+
+
+def preferred_type(request: HttpRequest, choices: tuple[str, ...]) -> str | None:
+    """Which of ``choices`` the client's ``Accept`` header prefers (None: none of them).
+
+    Django parses the header (and builds ``request.headers``) on every call; the
+    answer depends only on the header, so it is remembered for the headers seen
+    most (a malformed one counts as accepting none).
+    """
+    key = (request.META.get("HTTP_ACCEPT", "*/*"), choices)
     try:
-        preferred = request.get_preferred_type(_ERROR_TYPES)
+        return _preferred[key]
+    except KeyError:
+        pass
+    try:
+        preferred = request.get_preferred_type(choices)
     except Exception:  # a malformed Accept header must not turn an error into a crash
-        return "text/plain"
-    return preferred or "text/plain"
+        preferred = None
+    if len(_preferred) >= _PREFERRED_LIMIT:
+        _preferred.clear()
+    _preferred[key] = preferred
+    return preferred

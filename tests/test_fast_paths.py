@@ -245,3 +245,22 @@ def test_the_urlconf_lives_in_a_plain_context_variable_with_the_same_semantics()
     assert ctx.run(get_urlconf) is app and get_urlconf() is None
     ctx.run(set_urlconf, None)
     assert ctx.run(get_urlconf) is None
+
+
+def test_error_pages_negotiate_once_per_accept_header_and_stay_bounded():
+    from djng import responses
+
+    app = djng.Router()
+    client = Client(app)
+    for accept, kind in [
+        ("application/json", "application/problem+json"),
+        ("text/html,application/xhtml+xml;q=0.9,*/*;q=0.8", "text/html; charset=utf-8"),
+        ("text/plain", "text/plain; charset=utf-8"),
+        ("image/png", "text/plain; charset=utf-8"),
+        (";;;garbage", "text/plain; charset=utf-8"),
+    ]:
+        for _ in range(2):  # the second answer comes from the cache
+            assert client.get("/x", headers={"Accept": accept})["Content-Type"] == kind
+    for i in range(responses._PREFERRED_LIMIT + 10):
+        client.get("/x", headers={"Accept": f"application/x-{i}"})
+    assert len(responses._preferred) <= responses._PREFERRED_LIMIT

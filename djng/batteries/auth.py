@@ -184,13 +184,9 @@ def _to_login(request: HttpRequest, login_url: str | None, field: str) -> HttpRe
     from django.contrib.auth.views import redirect_to_login
     from django.shortcuts import resolve_url
 
-    from ..responses import error_response
+    from ..responses import error_response, preferred_type
 
-    try:
-        preferred = request.get_preferred_type(["text/html", "application/json"])
-    except Exception:  # a malformed Accept header
-        preferred = None
-    if preferred == "application/json":
+    if preferred_type(request, ("text/html", "application/json")) == "application/json":
         return error_response(request, 401, "Log in first.")
     url = login_url or state(request).login_url or settings.LOGIN_URL
     return redirect_to_login(request.get_full_path(), resolve_url(url), field)

@@ -86,6 +86,9 @@ def response_for_exception(request: HttpRequest, exc: Exception) -> HttpResponse
         response = error_response(request, 400, detail)
     else:
         return server_error_response(request, exc)
+    # A 4xx is not reported: its traceback would only tie the request's frames
+    # into a reference cycle (through the state) until the garbage collector runs.
+    exc.__traceback__ = None
     state(request).error = (exc, response)
     return response
 
