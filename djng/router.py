@@ -25,7 +25,7 @@ from django.urls import get_urlconf
 from django.urls.resolvers import RegexPattern, RoutePattern, URLPattern, URLResolver
 
 from . import location
-from ._route_index import RouteIndex, literal_of, segment_of
+from ._route_index import RouteIndex, literal_of, prefix_of
 from .handler import call_endpoint
 from .layers import Dispatcher, router_of
 from .responses import error_response, to_response
@@ -36,6 +36,9 @@ __all__ = [
 
 # A parameter of Django's path syntax, '<name>' or '<converter:name>' (compiled when used).
 _PARAMETER = r"<(?:[^<>:]+:)?[^<>]+>"
+
+# What a mount's match captured: nothing (shared; never changed in place).
+_NO_KWARGS: dict = {}
 
 #: The request methods a route may name.
 METHODS = frozenset(
@@ -48,7 +51,7 @@ class Route:
 
     __slots__ = (
         "source", "pattern", "reverse_pattern", "view", "views", "name", "methods", "is_mount",
-        "router", "literal", "segment",
+        "router", "literal", "prefix", "mount_prefix",
     )
 
     def __init__(
@@ -87,8 +90,15 @@ class Route:
         except (ImproperlyConfigured, re.error) as exc:
             raise ValueError(f"{source}: {exc}") from None
         self.literal = None if is_mount else literal_of(pattern)
-        #: The first path segment every path this route matches starts with, if fixed.
-        self.segment = segment_of(pattern)
+        #: The leading path segments every path this route matches starts with.
+        self.prefix = prefix_of(pattern)
+        #: mount()'s prefix, matched without a regex (None for other routes).
+        self.mount_prefix: str | None = None
+
+    @property
+    def segment(self) -> str | None:
+        """The first path segment every path this route matches starts with, if fixed."""
+        return self.prefix[0] if self.prefix else None
 
     @classmethod
     def mount(cls, prefix: str, app: Callable, methods: Iterable[str] | None = None) -> Route:
@@ -102,14 +112,23 @@ class Route:
             methods, is_mount=True,
         )
         # Matching uses a lookahead so that '/api' and '/api/x' match but '/apiary'
-        # does not; reversing needs the prefix with its slash.
+        # does not (match() does the same without the regex); reversing needs the
+        # prefix with its slash.
         route.reverse_pattern = RegexPattern("^" + re.escape(literal) + "/" if literal else "^")
+        route.mount_prefix = literal
         return route
 
     def match(self, path: str) -> tuple[str, tuple, dict] | None:
         """``(rest, args, kwargs)`` if this route matches ``path``, else None."""
         if self.literal is not None:
             return ("", (), {}) if path == self.literal else None
+        prefix = self.mount_prefix
+        if prefix is not None:
+            if path.startswith(prefix) and (
+                len(path) == len(prefix) or path[len(prefix)] == "/" or not prefix
+            ):
+                return path[len(prefix):], (), _NO_KWARGS
+            return None
         return self.pattern.match(path)
 
     def __repr__(self) -> str:
@@ -182,6 +201,7 @@ class Router(Dispatcher):
         #: Django URL patterns for reverse(), {% url %} and resolve().
         self.urlpatterns = [_django_pattern(route) for route in self.routes]
         self._index = RouteIndex(self.routes)
+        self._plain_mounts = _plain_mounts(self.routes)
 
     def match(self, path: str, method: str) -> tuple[Route | None, Any, set[str] | None]:
         """Which route answers ``path`` (without its leading slash) for ``method``.
@@ -196,18 +216,38 @@ class Router(Dispatcher):
         path_info = request.path_info
         path = path_info[1:] if path_info[:1] == "/" else path_info
         method = request.method
-        route, match, allowed = self._index.find(path, method)
-        if route is None:
-            if allowed:
-                return _not_allowed(request, allowed)
-            raise Http404(f"No route matches {request.path}")
-        rest, route_args, route_kwargs = match
-        if kwargs:
-            route_kwargs = {**kwargs, **route_kwargs}
-        if route.is_mount:
-            return _call_mounted(request, route, path, rest, route_kwargs)
-        view = route.view if route.views is None else route.views[method]
-        return call_endpoint(request, view, route_args, route_kwargs)
+        router: Router = self
+        prefixes: list[str] = []  # the prefixes of the plain Routers passed through
+        while True:
+            if router._plain_mounts:
+                segment, _, tail = path.partition("/")
+                inner = router._plain_mounts.get(segment)
+                if inner is not None:  # the route that must take this path: no matching
+                    prefixes.append(segment)
+                    router, path = inner, tail
+                    continue
+            route, match, allowed = router._index.find(path, method)
+            if route is None:
+                if allowed:
+                    return _not_allowed(request, allowed)
+                raise Http404(f"No route matches {request.path}")
+            rest, route_args, route_kwargs = match
+            if kwargs:
+                route_kwargs = {**kwargs, **route_kwargs}
+            if not route.is_mount:
+                view = route.view if route.views is None else route.views[method]
+                if not prefixes:
+                    return call_endpoint(request, view, route_args, route_kwargs)
+                return _call_under(request, prefixes, "/" + path, call_endpoint, view,
+                                   route_args, route_kwargs)
+            prefixes.append(path[: len(path) - len(rest)].rstrip("/"))
+            inner = route.router
+            if type(inner) is not Router or route.view is not inner:
+                return _call_under(request, prefixes, rest, _call_mounted, route, route_kwargs)
+            # A plain Router mounted in this one: route in it without touching the
+            # request, which is set once for the endpoint at the end.
+            router, kwargs = inner, route_kwargs
+            path = rest[1:] if rest[:1] == "/" else rest
 
     def reverse(
         self, name: str, args: Iterable | None = None, kwargs: Mapping | None = None
@@ -283,32 +323,62 @@ def _not_allowed(request: HttpRequest, allowed: set[str]) -> HttpResponse:
     return response
 
 
-def _call_mounted(
-    request: HttpRequest, route: Route, path: str, rest: str, kwargs: dict
+def _call_under(
+    request: HttpRequest, prefixes: list[str], rest: str, call: Callable, *args: Any
 ) -> HttpResponseBase:
-    """Call a mounted app with the matched prefix moved from PATH_INFO to SCRIPT_NAME."""
+    """``call(request, *args)`` with the matched ``prefixes`` moved from PATH_INFO to
+    SCRIPT_NAME: the app sees the rest in ``request.path_info``."""
     meta = request.META
     saved = request.path_info, meta.get("SCRIPT_NAME", ""), meta.get("PATH_INFO", "")
-    prefix = path[: len(path) - len(rest)].rstrip("/")
     inner_path = rest if rest[:1] == "/" else "/" + rest
     request.path_info = inner_path
+    prefix = "/".join([p for p in prefixes if p])
     if prefix:
         meta["SCRIPT_NAME"] = saved[1].rstrip("/") + "/" + _to_wsgi(prefix)
     meta["PATH_INFO"] = _to_wsgi(inner_path)
     try:
-        app, router = route.view, route.router
-        if router is None:
-            return call_endpoint(request, app, (), kwargs)
-        if app is router and type(app).__call__ is Dispatcher.__call__:
-            return router.dispatch(request, **kwargs)  # the urlconf is the outer Router
-        return to_response(app(request, **kwargs), app)
+        return call(request, *args)
     finally:
         request.path_info, meta["SCRIPT_NAME"], meta["PATH_INFO"] = saved
 
 
+def _call_mounted(request: HttpRequest, route: Route, kwargs: dict) -> HttpResponseBase:
+    """Call a mounted app that is not a plain Router (the request is set for it)."""
+    app, router = route.view, route.router
+    if router is None:
+        return call_endpoint(request, app, (), kwargs)
+    if app is router and type(app).__call__ is Dispatcher.__call__:
+        return router.dispatch(request, **kwargs)  # the urlconf is the outer Router
+    return to_response(app(request, **kwargs), app)
+
+
 def _to_wsgi(text: str) -> str:
     """A decoded path back in the WSGI environ's bytes-as-latin-1 form."""
-    return text.encode("utf-8").decode("iso-8859-1")
+    return text if text.isascii() else text.encode("utf-8").decode("iso-8859-1")
+
+
+def _plain_mounts(routes: tuple[Route, ...]) -> dict[str, Router]:
+    """For a first path segment, the plain Router mounted there that must take every
+    path starting with it: no earlier route could match such a path, it names no
+    methods and captures nothing. The dispatch then skips matching for it, so
+    nesting Routers costs a dict lookup a level."""
+    found: dict[str, Router] = {}
+    taken: set[str] = set()  # segments an earlier route could also match
+    for route in routes:
+        prefix = route.mount_prefix
+        inner = route.router
+        if (
+            prefix and "/" not in prefix and prefix not in taken and route.methods is None
+            and type(inner) is Router and route.view is inner
+        ):
+            found[prefix] = inner
+        if route.literal is not None:
+            taken.add(route.literal.partition("/")[0])
+        elif route.segment is None:
+            break  # this route could match any first segment: none after it is sure
+        else:
+            taken.add(route.segment)
+    return found
 
 
 def _as_route(route: Any, index: int) -> Route:

@@ -264,3 +264,57 @@ def test_error_pages_negotiate_once_per_accept_header_and_stay_bounded():
     for i in range(responses._PREFERRED_LIMIT + 10):
         client.get("/x", headers={"Accept": f"application/x-{i}"})
     assert len(responses._preferred) <= responses._PREFERRED_LIMIT
+
+
+def _chain_app(order):
+    """Routers nested five deep, with routes that compete with the mounts, in ``order``."""
+    inner = djng.Router(djng.path("", named("leaf")), djng.path("x", named("leaf-x")))
+    for name in "edcba":
+        routes = [
+            djng.mount(name, inner),
+            djng.path(f"{name}/literal", named(f"{name}-literal")),
+            djng.re_path(rf"^{name}/(?P<n>\d+)$", named(f"{name}-regex")),
+            djng.path("<slug:any>/wild", named("wild")),
+            djng.mount(f"{name}2", djng.Router(djng.path("", named(f"{name}2-leaf")))),
+        ]
+        inner = djng.Router(*[routes[i] for i in order])
+    return inner
+
+
+CHAIN_PATHS = [
+    "/a/b/c/d/e", "/a/b/c/d/e/x", "/a/literal", "/a/5", "/a/b/literal", "/a/b/c/7",
+    "/zz/wild", "/a/zz/wild", "/a2", "/a/b2", "/a/b/c/d/e/nothing", "/a", "/a/b/c/d", "/nothing",
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_nested_plain_routers_route_as_if_each_level_matched_in_turn(seed):
+    """The shortcut through plain mounted Routers gives what matching each level gives."""
+    order = list(range(5))
+    random.Random(seed).shuffle(order)
+    fast, slow = _chain_app(order), _chain_app(order)
+
+    def without_shortcut(router):
+        router._plain_mounts = {}
+        for route in router.routes:
+            if route.router is not None:
+                without_shortcut(route.router)
+
+    without_shortcut(slow)
+    assert fast._plain_mounts or order.index(0) > order.index(3)  # the shortcut is exercised
+
+    def answer(app, path):
+        response = Client(app, headers={"Accept": "application/json"}).get(path)
+        return response.status_code, response.content
+
+    for path in CHAIN_PATHS:
+        assert answer(fast, path) == answer(slow, path), path
+
+
+def test_a_plain_mount_that_must_take_a_segment_is_taken_without_matching():
+    leaf = djng.Router(djng.path("", named("leaf")))
+    app = djng.Router(djng.mount("a", djng.Router(djng.mount("b", leaf))))
+    assert set(app._plain_mounts) == {"a"}
+    response = Client(app).get("/a/b")
+    assert response.json()["view"] == "leaf"
+    assert response.wsgi_request.path == "/a/b"
