@@ -226,7 +226,7 @@ class Router(Dispatcher):
                     prefixes.append(segment)
                     router, path = inner, tail
                     continue
-            route, match, allowed = router._index.find(path, method)
+            route, match, allowed = router._index.find(path, method)  # noqa: SLF001 - a Router
             if route is None:
                 if allowed:
                     return _not_allowed(request, allowed)
