@@ -15,11 +15,64 @@ import os
 import uuid
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
+from io import BytesIO
 from typing import Any
 
+from django.http import HttpResponseBase
 from django.utils.functional import LazyObject
 
+# -- settings ----------------------------------------------------------------------------
+
+
+def setting(name: str) -> Any:
+    """``settings.<name>``, read without ``LazyObject.__getattribute__`` (0.36 µs a read).
+
+    ``LazySettings`` keeps each value it has handed out in its ``__dict__`` and
+    drops it there when the setting is changed, so that dict is the fast path.
+    """
+    from django.conf import settings
+
+    try:
+        return settings.__dict__[name]
+    except KeyError:
+        return getattr(settings, name)
+
+
 # -- requests and responses ---------------------------------------------------------------
+
+
+def init_plain_request(request: Any, environ: dict) -> bool:
+    """What ``WSGIRequest.__init__`` does, for the common request, in a fraction of the time.
+
+    A request with no body (no ``CONTENT_LENGTH``/``CONTENT_TYPE``), no script
+    name (nor ``SCRIPT_URL``, ``REDIRECT_URL``, ``FORCE_SCRIPT_NAME``) and an
+    ASCII path gets the attributes Django's constructor would give it, including
+    the private ``_stream`` (an empty stream to read) and ``_read_started``,
+    without decoding its path twice or parsing an absent content type. Returns
+    False, having set nothing, for any other request: Django's constructor then
+    does it all. ``tests/test_django_suite.py`` runs Django's own request tests
+    with djng's request class.
+    """
+    get = environ.get
+    if (
+        get("CONTENT_LENGTH") or get("CONTENT_TYPE") or get("SCRIPT_NAME")
+        or get("SCRIPT_URL") or get("REDIRECT_URL")
+        or setting("FORCE_SCRIPT_NAME") is not None
+    ):
+        return False
+    path_info = get("PATH_INFO") or "/"
+    if not path_info.isascii():
+        return False
+    request.environ = request.META = environ
+    request.path_info = environ["PATH_INFO"] = path_info
+    environ["SCRIPT_NAME"] = ""
+    request.path = "/" + path_info.replace("/", "", 1)
+    request.method = environ["REQUEST_METHOD"].upper()
+    request.content_type, request.content_params = "", {}
+    request._stream = BytesIO()
+    request._read_started = False
+    request.resolver_match = None
+    return True
 
 
 def add_closer(response: Any, close: Callable[[], Any]) -> None:
@@ -39,8 +92,6 @@ def close_response(response: Any, send_finished: Callable[[Any], Any]) -> None:
     (``djng.housekeeping``). A response class with its own ``close()`` is closed
     by it, as it expects.
     """
-    from django.http import HttpResponseBase
-
     if type(response).close is not HttpResponseBase.close:
         response.close()
         return
@@ -71,8 +122,6 @@ def unread_body(request: Any) -> Any:
     Django has kept in memory. Raises ``RawPostDataException`` when a multipart
     body was parsed and not kept.
     """
-    from io import BytesIO
-
     return BytesIO(request.body) if request._read_started else request._stream
 
 

@@ -8,7 +8,6 @@ import json
 from http import HTTPStatus
 from typing import Any
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import (
     FileResponse,
@@ -21,6 +20,8 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
+
+from . import _django
 
 __all__ = [
     "FileResponse",
@@ -63,13 +64,13 @@ def to_response(value: Any, view: Any) -> HttpResponseBase:
     if isinstance(value, (str, bytes)):
         # The charset is given, so Django need not find it in the Content-Type
         # (about 2.7 µs, twice: for the header and to encode the body).
-        charset = settings.DEFAULT_CHARSET
+        charset = _django.setting("DEFAULT_CHARSET")
         return HttpResponse(value, content_type=f"text/html; charset={charset}", charset=charset)
     if isinstance(value, (dict, list)):
         # What JsonResponse(value, safe=False) sends, without building an encoder each time.
         return HttpResponse(
             _json_encoder.encode(value), content_type="application/json",
-            charset=settings.DEFAULT_CHARSET,
+            charset=_django.setting("DEFAULT_CHARSET"),
         )
     if isinstance(value, tuple) and 2 <= len(value) <= 3:
         return _from_tuple(value, view)
@@ -131,7 +132,7 @@ def error_response(
     """
     title = _reason(status)
     preferred = preferred_type(request, _ERROR_TYPES) or "text/plain"
-    charset = settings.DEFAULT_CHARSET
+    charset = _django.setting("DEFAULT_CHARSET")
     if preferred in ("application/problem+json", "application/json"):
         problem = {"type": "about:blank", "title": title, "status": status}
         if detail:
