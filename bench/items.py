@@ -36,6 +36,12 @@ PAYLOAD_DOC = json.loads(PAYLOAD)
 #: The 100-route router: routes r0/<int:id> .. r99/<int:id>; the request hits the last.
 ROUTES = 100
 
+#: The shared-prefix table: api/r0/<int:id> .. api/r999/<int:id>.
+SHARED_ROUTES = 1000
+
+#: The row the ORM items read by primary key.
+ROW = {"id": 1, "name": "the benchmark row"}
+
 
 @dataclass(frozen=True)
 class Item:
@@ -47,6 +53,10 @@ class Item:
     body: bytes = b""
     #: None: every contender; else the contenders that have this row.
     only: tuple[str, ...] | None = None
+    #: The status the answer must have.
+    status: int = 200
+    #: The contender the row's ratios are taken against (None: Django's handler).
+    baseline: str | None = None
 
 
 ITEMS: tuple[Item, ...] = (
@@ -70,6 +80,32 @@ ITEMS: tuple[Item, ...] = (
     Item(
         "mounted3", "hello via 3 nested mounted routers", "GET", "/a/b/c",
         lambda b: b == HELLO, only=("djng", "django"),
+    ),
+    Item(
+        "mounted5", "hello via 5 nested mounts (Flask: blueprints)", "GET", "/a/b/c/d/e",
+        lambda b: b == HELLO, only=("djng", "django", "flask"),
+    ),
+    Item(
+        "notfound", "404: no route for the path (the hello app)", "GET", "/nothing",
+        lambda b: True, status=404, only=("djng", "django", "flask", "floor"),
+    ),
+    Item(
+        "routes1000", "1000 routes under api/, hit the last", "GET",
+        f"/api/r{SHARED_ROUTES - 1}/7",
+        lambda b: b == f"route {SHARED_ROUTES - 1}: 7".encode(),
+        only=("djng", "django", "flask"),
+    ),
+    Item(
+        "routes1000_miss", "1000 routes under api/, a miss (404)", "GET", "/api/nothing/7",
+        lambda b: True, status=404, only=("djng", "django", "flask"),
+    ),
+    Item(
+        "hello_orm", "hello, in a worker that just ran an ORM query (SQLite)", "GET", "/",
+        lambda b: b == HELLO, only=("djng", "django_db"), baseline="django_db",
+    ),
+    Item(
+        "orm_get", "one row by primary key through the ORM (SQLite)", "GET", "/rows/1",
+        lambda b: json.loads(b) == ROW, only=("djng", "django_db"), baseline="django_db",
     ),
 )
 

@@ -137,7 +137,7 @@ def inprocess_table(rps: dict, names: list[str], items: list[str]) -> str:
     header = ["work item", *(CONTENDERS[n].label for n in names)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for item in items:
-        base = summary(rps, BASELINE, item)
+        base = summary(rps, BY_NAME[item].baseline or BASELINE, item)
         cells = [BY_NAME[item].title + f" (`{item}`)"]
         for name in names:
             s = summary(rps, name, item)
@@ -157,8 +157,10 @@ def ratio(rps: dict, a: tuple[str, str], b: tuple[str, str]) -> float | None:
     return None if sa is None or sb is None else sa[0] / sb[0]
 
 
-def targets(rps: dict, micro: dict) -> list[tuple[str, str, bool | None]]:
-    """(target, measured, met) for each of issue 4's targets that this run measured."""
+def targets(
+    rps: dict, micro: dict, served: dict | None = None
+) -> list[tuple[str, str, bool | None]]:
+    """(target, measured, met) for each target this run measured (issues 4 and 11)."""
     rows: list[tuple[str, str, bool | None]] = []
 
     def add(label: str, value: float | None, limit: float, higher: bool, unit: str = "×"):
@@ -167,19 +169,35 @@ def targets(rps: dict, micro: dict) -> list[tuple[str, str, bool | None]]:
         met = value >= limit if higher else value <= limit
         rows.append((label, f"{value:.2f}{unit}" if unit == "×" else f"{value:.0f} {unit}", met))
 
-    add("hello: djng ≥ 2.0× Django handler", ratio(rps, ("djng", "hello"), ("django", "hello")),
-        2.0, True)
-    add("hello: djng ≥ 1.8× Flask", ratio(rps, ("djng", "hello"), ("flask", "hello")), 1.8, True)
+    hello = ("djng", "hello")
+    add("hello: djng ≥ 3.0× Django handler", ratio(rps, hello, ("django", "hello")), 3.0, True)
+    add("hello: djng ≥ 2.5× Flask", ratio(rps, hello, ("flask", "hello")), 2.5, True)
+    add("hello: djng ≥ 1.3× Django request/response objects (the floor)",
+        ratio(rps, hello, ("floor", "hello")), 1.3, True)
     add("JSON + path parameter: djng ≥ 1.8× Django",
         ratio(rps, ("djng", "json"), ("django", "json")), 1.8, True)
     add("100 routes: djng ≥ 1.8× Django",
         ratio(rps, ("djng", "routes100"), ("django", "routes100")), 1.8, True)
     add("hello + pushed service ≥ 0.9× djng hello",
-        ratio(rps, ("djng", "hello_push"), ("djng", "hello")), 0.9, True)
+        ratio(rps, ("djng", "hello_push"), hello), 0.9, True)
+    add("hello after an ORM query ≥ 0.9× djng hello",
+        ratio(rps, ("djng", "hello_orm"), hello), 0.9, True)
+    add("a 404 costs ≤ 1.3× a hit (djng)", ratio(rps, hello, ("djng", "notfound")), 1.3, False)
+    add("1000 routes under one prefix: djng ≥ 1.0× Flask",
+        ratio(rps, ("djng", "routes1000"), ("flask", "routes1000")), 1.0, True)
+    add("5 nested mounts cost ≤ 1.3× none (djng)",
+        ratio(rps, hello, ("djng", "mounted5")), 1.3, False)
     add("`S.current()` ≤ 300 ns", micro.get("current_ns"), 300, False, "ns")
     imports = micro.get("import_ms") or {}
     if "djng" in imports and "flask" in imports:
         add("`import djng` ≤ 1.2× `import flask`", imports["djng"] / imports["flask"], 1.2, False)
+    served = served or {}
+    djng_served = served.get(("gunicorn-gthread", "djng", "hello"))
+    for other, label in (("flask", "Flask"), ("django", "Django handler")):
+        theirs = served.get(("gunicorn-gthread", other, "hello"))
+        if djng_served and theirs:
+            add(f"served hello (gunicorn gthread 1×8, 32 connections): djng ≥ 1.3× {label}",
+                djng_served / theirs, 1.3, True)
     return rows
 
 
@@ -263,11 +281,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="tiny counts, to check that the harness works (figures meaningless)")
     parser.add_argument("--no-micro", action="store_true", help="skip the micro figures")
     parser.add_argument("--server", action="store_true",
-                        help="also run each contender under gunicorn and load it over loopback")
+                        help="also serve each contender under real servers (gunicorn sync and "
+                        "gthread, granian) and load them over loopback")
+    parser.add_argument("--servers", help="comma-separated servers for --server (default: "
+                        "those installed): gunicorn-sync, gunicorn-gthread, granian")
+    parser.add_argument("--server-items", default="hello,json",
+                        help="work items for --server (default: hello,json)")
     parser.add_argument("--server-seconds", type=int, default=3,
                         help="load duration per contender and item in server mode (default 3 s)")
-    parser.add_argument("--server-connections", type=int, default=2,
-                        help="concurrent client connections in server mode (default 2)")
+    parser.add_argument("--server-connections", type=int, default=None,
+                        help="concurrent client connections in server mode (default: each "
+                        "server's own, 2 for sync, 32 for the threaded ones)")
     parser.add_argument("--output", default=str(RESULTS),
                         help="results file, newest run first (default bench/results.md)")
     parser.add_argument("--no-save", action="store_true", help="do not write the results file")
@@ -313,20 +337,23 @@ def main(argv: list[str] | None = None) -> int:
         micro["rss_requests"] = 200 if args.quick else 10_000
         rss = run_rss(names, micro["rss_requests"])
 
-    server_table = None
+    server_table, served = None, {}
     if args.server:
         from . import server
 
-        server_table = server.run(
-            names, [i for i in items if BY_NAME[i].only is None], args.server_seconds,
-            env=child_env(), connections=args.server_connections,
+        server_items = [i.strip() for i in args.server_items.split(",")]
+        servers = [x.strip() for x in args.servers.split(",")] if args.servers else None
+        server_table, served = server.run(
+            [n for n in names if n in ("djng", "django", "flask", "falcon", "bottle")],
+            server_items, args.server_seconds, env=child_env(),
+            connections=args.server_connections, servers=servers,
         )
 
     clock = "wall-clock" if args.wall else "worker CPU"
     out = [f"## In-process requests/second ({clock} time, {args.trials} trials): "
            "median (min–max), ratio to Django's handler", "",
            inprocess_table(rps, names, items), ""]
-    rows = targets(rps, micro)
+    rows = targets(rps, micro, served)
     if rows:
         out += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
         out += [f"| {t} | {v} | {'yes' if m else 'NO'} |" for t, v, m in rows]
@@ -335,8 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     if lines:
         out += ["## Micro figures", "", *lines, ""]
     if server_table:
-        out += [f"## Server mode: gunicorn, 1 sync worker, {args.server_seconds:g} s per row",
-                "", server_table, ""]
+        out += ["## Served over loopback: one server process per cell", "", server_table, ""]
     report = "\n".join(out)
     print(report)
     if not args.no_save:

@@ -1,6 +1,12 @@
-"""Server mode: each contender under gunicorn (one sync worker) on a free loopback
-port, loaded for a few seconds by a bounded client: wrk when installed, else a
-small threaded Python client. It starts and stops its own servers."""
+"""Server mode: each contender under real WSGI servers on a free loopback port,
+loaded for a few seconds by a bounded client: wrk when installed, else a small
+threaded Python client. It starts and stops its own servers.
+
+The servers (:data:`SERVERS`): gunicorn with one sync worker, gunicorn with one
+gthread worker of 8 threads, and granian (Rust, WSGI interface) with one worker
+of 8 blocking threads: one process each, so that the figures compare the
+frameworks, not the core count.
+"""
 
 from __future__ import annotations
 
@@ -31,40 +37,64 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Server:
-    """gunicorn serving one contender's app for one item; a context manager."""
+def _gunicorn(worker_class: str, threads: int) -> callable:
+    def command(port: int) -> list[str]:
+        return [
+            sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", worker_class,
+            "--threads", str(threads), "--bind", f"{HOST}:{port}", "--log-level", "warning",
+            "--chdir", str(ROOT), "bench.serverapp:app",
+        ]
 
-    def __init__(self, name: str, item: str, env: dict) -> None:
+    return command
+
+
+def _granian(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "1",
+        "--blocking-threads", "8", "--host", HOST, "--port", str(port), "--log-level", "warning",
+        "bench.serverapp:app",
+    ]
+
+
+#: name -> (title, command for a port, client connections, the module it needs).
+SERVERS = {
+    "gunicorn-sync": ("gunicorn, 1 sync worker", _gunicorn("sync", 1), 2, "gunicorn"),
+    "gunicorn-gthread": ("gunicorn, 1 gthread worker × 8 threads", _gunicorn("gthread", 8), 32,
+                         "gunicorn"),
+    "granian": ("granian (WSGI), 1 worker × 8 blocking threads", _granian, 32, "granian"),
+}
+
+
+class Server:
+    """A WSGI server serving one contender's app for one item; a context manager."""
+
+    def __init__(self, name: str, item: str, env: dict, server: str = "gunicorn-sync") -> None:
         self.port = free_port()
+        self.server = server
         env = {**env, "BENCH_CONTENDER": name, "BENCH_ITEM": item}
         self.proc = subprocess.Popen(
-            [
-                sys.executable, "-m", "gunicorn", "--workers", "1", "--worker-class", "sync",
-                "--bind", f"{HOST}:{self.port}", "--log-level", "warning",
-                "--chdir", str(ROOT), "bench.serverapp:app",
-            ],
-            env=env, cwd=ROOT, start_new_session=True,
+            SERVERS[server][1](self.port), env=env, cwd=ROOT, start_new_session=True,
         )
 
     def __enter__(self) -> Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with status {self.proc.returncode}")
+                raise RuntimeError(f"{self.server} exited with status {self.proc.returncode}")
             try:
                 with socket.create_connection((HOST, self.port), timeout=0.5):
                     return self
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError("gunicorn did not start listening within 30 s")
+        raise RuntimeError(f"{self.server} did not start listening within 30 s")
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.terminate()  # gunicorn's master stops its worker on SIGTERM
+            self.proc.terminate()  # the master stops its worker on SIGTERM
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -154,32 +184,58 @@ def load_python(
     return len(latencies) / elapsed, p99, errors[0]
 
 
+def available_servers() -> list[str]:
+    """The servers whose package is installed."""
+    import importlib.util
+
+    return [name for name, spec in SERVERS.items() if importlib.util.find_spec(spec[3])]
+
+
 def run(names: list[str], items: list[str], seconds: float, env: dict,
-        connections: int = 2, log=print) -> str:
-    """Load every (contender, item) in shuffled order; a markdown table."""
+        connections: int | None = None, servers: list[str] | None = None,
+        log=print) -> tuple[str, dict]:
+    """Load every (server, contender, item) in shuffled order.
+
+    Returns a markdown table (rows: server and item; cells: requests/second, p99
+    and the ratio to Django's handler on the same server) and the requests/second
+    by (server, contender, item). ``connections`` overrides each server's own.
+    """
     client = "wrk" if shutil.which("wrk") else "python"
     load = load_wrk if client == "wrk" else load_python
-    pairs = [(n, i) for n in names for i in items]
-    random.shuffle(pairs)
-    results: dict[tuple[str, str], str] = {}
-    for name, item_name in pairs:
+    servers = servers or available_servers()
+    triples = [(srv, n, i) for srv in servers for n in names for i in items]
+    random.shuffle(triples)
+    results: dict[tuple[str, str, str], tuple[float, float, int]] = {}
+    for server, name, item_name in triples:
         item = BY_NAME[item_name]
-        log(f"  server: {name} {item_name}", file=sys.stderr)
-        with Server(name, item_name, env) as server:
-            status, content = request_once(server.port, item)
-            if status != 200 or not item.check(content):
-                raise RuntimeError(f"{name} under gunicorn answers {item_name} wrongly: "
+        log(f"  server: {server} {name} {item_name}", file=sys.stderr)
+        with Server(name, item_name, env, server) as running:
+            status, content = request_once(running.port, item)
+            if status != item.status or not item.check(content):
+                raise RuntimeError(f"{name} under {server} answers {item_name} wrongly: "
                                    f"{status} {content[:200]!r}")
-            rps, p99, errors = load(server.port, item, seconds, connections)
-        cell = f"{rps:,.0f} req/s, p99 {p99:.2f} ms"
-        results[name, item_name] = cell + (f", {errors} errors" if errors else "")
-    header = ["work item", *(CONTENDERS[n].label for n in names)]
+            clients = connections or SERVERS[server][2]
+            results[server, name, item_name] = load(running.port, item, seconds, clients)
+    header = ["server", "work item", *(CONTENDERS[n].label for n in names)]
     lines = [
-        f"Client: {client}, {connections} connections; one gunicorn sync worker per row and "
-        "contender.", "",
+        f"Client: {client} (1 thread), {seconds:g} s per cell; connections: "
+        + ", ".join(f"{SERVERS[s][0]}: {connections or SERVERS[s][2]}" for s in servers)
+        + ". Cells: requests/second, p99 latency, ratio to Django's handler on that server.",
+        "",
         "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
     ]
-    for item_name in items:
-        cells = [BY_NAME[item_name].title] + [results[n, item_name] for n in names]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    for server in servers:
+        for item_name in items:
+            base = results.get((server, "django", item_name))
+            cells = [SERVERS[server][0], BY_NAME[item_name].title]
+            for name in names:
+                rps, p99, errors = results[server, name, item_name]
+                cell = f"{rps:,.0f}, p99 {p99:.2f} ms"
+                if base is not None and base[0]:
+                    cell += f" **{rps / base[0]:.2f}×**"
+                if errors:
+                    cell += f", {errors} errors"
+                cells.append(cell)
+            lines.append("| " + " | ".join(cells) + " |")
+    rps_by = {key: value[0] for key, value in results.items()}
+    return "\n".join(lines), rps_by

@@ -76,7 +76,10 @@ def call_once(app, env: dict, body: bytes) -> tuple[str, bytes]:
 class Worker:
     def __init__(self, name: str) -> None:
         module = importlib.import_module(f".contenders.{CONTENDERS[name].module}", __package__)
-        self.apps = module.build()
+        self.apps = {
+            item: app for item, app in module.build().items()
+            if BY_NAME[item].only is None or name in BY_NAME[item].only
+        }
         self.activate = getattr(module, "activate", None)
         self.envs = {item: environ(BY_NAME[item]) for item in self.apps}
 
@@ -92,7 +95,8 @@ class Worker:
             app, env, body = self._select(item)
             try:
                 status, content = call_once(app, env, body)
-                ok = status.startswith("200") and BY_NAME[item].check(content)
+                expected = BY_NAME[item]
+                ok = status.startswith(str(expected.status)) and expected.check(content)
                 problems[item] = "" if ok else f"{status}: {content[:200]!r}"
             except Exception as exc:  # report, do not crash the run
                 problems[item] = f"{type(exc).__name__}: {exc}"

@@ -21,7 +21,8 @@ def test_bench_quick_run_prints_the_table_and_saves_it(tmp_path):
     assert result.returncode == 0, result.stderr
     table = result.stdout
     assert "| work item | djng | Django handler |" in table
-    for item in ("hello", "json", "routes100", "post_json", "hello_push", "mounted3"):
+    for item in ("hello", "json", "routes100", "post_json", "hello_push", "mounted3", "mounted5",
+                 "notfound", "routes1000", "routes1000_miss", "hello_orm", "orm_get"):
         assert f"(`{item}`)" in table
     for figure in ("`djng.cache.current()`", "import time", "resident memory", "## Targets"):
         assert figure in table

@@ -23,6 +23,7 @@ CONTENDERS: dict[str, Contender] = {
     for c in (
         Contender("djng", "djng", "djng_app", "django"),
         Contender("django", "Django handler", "django_handler", "django"),
+        Contender("django_db", "Django handler, database in use", "django_handler_db", "django"),
         Contender("floor", "Django req/resp", "django_floor", "django"),
         Contender("flask", "Flask", "flask_app", "flask"),
         Contender("falcon", "Falcon", "falcon_app", "falcon"),

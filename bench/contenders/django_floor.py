@@ -39,6 +39,12 @@ def hello(request):
     return HttpResponse(HELLO, content_type=TEXT)
 
 
+def hello_or_404(request):
+    if request.path_info != "/":
+        raise Http404
+    return hello(request)
+
+
 _USER = re.compile(r"/users/(\d+)")
 
 
@@ -68,4 +74,4 @@ def echo(request):
 
 def build() -> dict:
     return {"hello": _app(hello), "json": _app(user), "routes100": _app(routes),
-            "post_json": _app(echo)}
+            "post_json": _app(echo), "notfound": _app(hello_or_404)}
