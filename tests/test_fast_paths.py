@@ -318,3 +318,21 @@ def test_a_plain_mount_that_must_take_a_segment_is_taken_without_matching():
     response = Client(app).get("/a/b")
     assert response.json()["view"] == "leaf"
     assert response.wsgi_request.path == "/a/b"
+
+
+def test_settings_read_on_the_fast_path_follow_changes():
+    from django.conf import settings
+
+    from djng import _django
+
+    assert _django.setting("FORCE_SCRIPT_NAME") is None
+    app = djng.Router(djng.path("p", lambda request: {"path": request.path}))
+    assert Client(app).get("/p").json() == {"path": "/p"}
+    settings.FORCE_SCRIPT_NAME = "/prefix"
+    try:
+        assert _django.setting("FORCE_SCRIPT_NAME") == "/prefix"
+        assert Client(app).get("/p").json() == {"path": "/prefix/p"}  # Django's constructor
+    finally:
+        settings.FORCE_SCRIPT_NAME = None
+    assert _django.setting("FORCE_SCRIPT_NAME") is None
+    assert Client(app).get("/p").json() == {"path": "/p"}
