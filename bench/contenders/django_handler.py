@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import sys
 import tempfile
 import types
@@ -31,6 +32,11 @@ settings.configure(
     },
 )
 django.setup()
+
+# Django logs every 404 to django.request (a warning): the record is made, as in
+# production, but not written to the benchmark's terminal.
+logging.getLogger("django.request").addHandler(logging.NullHandler())
+logging.getLogger("django.request").propagate = False
 
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.db import connection, models  # noqa: E402
