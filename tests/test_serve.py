@@ -486,13 +486,20 @@ def post_chunked(port, body: bytes, content_type="application/octet-stream"):
         connection.close()
 
 
-@pytest.mark.parametrize("server", ["serve", "gunicorn"])
+@pytest.mark.parametrize("server", ["serve", "gunicorn", "granian"])
 def test_chunked_request_bodies_reach_the_view_and_the_limit_holds(server, spawn, tmp_path):
     """Transfer-Encoding: chunked, no Content-Length: the body arrived empty (data loss)."""
     (tmp_path / "chunked_site.py").write_text(textwrap.dedent(CHUNKED_SITE))
     port = free_port()
     if server == "serve":
         proc = spawn([sys.executable, "chunked_site.py", str(port)], cwd=tmp_path)
+    elif server == "granian":
+        pytest.importorskip("granian")
+        proc = spawn(
+            [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1",
+             "--port", str(port), "--working-dir", str(tmp_path), "chunked_site:application"],
+            cwd=tmp_path,
+        )
     else:
         pytest.importorskip("gunicorn")
         proc = spawn(gunicorn_command(port, "chunked_site:application", tmp_path))
@@ -505,3 +512,56 @@ def test_chunked_request_bodies_reach_the_view_and_the_limit_holds(server, spawn
     status, body = post_chunked(port, b"x" * (3 * 1024 * 1024))
     assert status == 413, body
     assert json.loads(body)["status"] == 413
+
+
+# -- granian, the server the README recommends ---------------------------------------------
+
+GRANIAN_SITE = """
+import djng
+
+def hello(request):
+    response = djng.Response("Hello from granian")
+    response.set_cookie("a", "1", httponly=True)
+    response.set_cookie("b", "2", path="/x")
+    return response
+
+def stream(request):
+    return djng.StreamingResponse(iter([b"one ", b"two ", b"three"]))
+
+def echo(request):
+    return {"length": len(request.body), "cache": repr(djng.cache.current())}
+
+api = djng.Router(djng.path("ping", lambda request: {"pong": request.script_name}))
+application = djng.wsgi(djng.Router(
+    (r"^$", hello), djng.path("stream", stream), djng.path("echo", echo),
+    djng.mount("api", djng.reconfigure(api, cache=djng.cache.LocMem("api"))),
+))
+"""
+
+
+def test_granian_serves_djng(spawn, tmp_path):
+    pytest.importorskip("granian")
+    import http.client
+
+    (tmp_path / "site_for_granian.py").write_text(textwrap.dedent(GRANIAN_SITE))
+    port = free_port()
+    proc = spawn(
+        [sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "1",
+         "--blocking-threads", "4", "--host", "127.0.0.1", "--port", str(port),
+         "--working-dir", str(tmp_path), "site_for_granian:application"],
+        cwd=tmp_path,
+    )
+    base = f"http://127.0.0.1:{port}"
+    status, headers, body = wait_for_http(f"{base}/", proc)
+    assert (status, body) == (200, b"Hello from granian")
+    cookies = headers.get_all("Set-Cookie")
+    assert len(cookies) == 2 and any("Path=/x" in cookie for cookie in cookies)
+    assert http_get(f"{base}/stream")[2] == b"one two three"
+    assert http_get(f"{base}/api/ping")[2] == b'{"pong": "/api"}'
+    assert http_get(f"{base}/api/nothing")[0] == 404
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("POST", "/echo", body=b"x" * 5000)
+    answer = json.loads(connection.getresponse().read())
+    connection.close()
+    assert answer["length"] == 5000
+    assert "LocMem('api')" not in answer["cache"]  # the mount's cache stayed in the mount
