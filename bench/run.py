@@ -278,7 +278,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--wall", action="store_true",
                         help="time batches by wall clock instead of the worker's CPU time")
     parser.add_argument("--quick", action="store_true",
-                        help="tiny counts, to check that the harness works (figures meaningless)")
+                        help="tiny counts, to check that the harness works (figures "
+                        "meaningless; not saved to bench/results.md)")
     parser.add_argument("--no-micro", action="store_true", help="skip the micro figures")
     parser.add_argument("--server", action="store_true",
                         help="also serve each contender under real servers (gunicorn sync and "
@@ -292,8 +293,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--server-connections", type=int, default=None,
                         help="concurrent client connections in server mode (default: each "
                         "server's own, 2 for sync, 32 for the threaded ones)")
-    parser.add_argument("--output", default=str(RESULTS),
-                        help="results file, newest run first (default bench/results.md)")
+    parser.add_argument("--output", default=None,
+                        help="results file, newest run first (default bench/results.md; "
+                        "a --quick run is saved only where --output says)")
     parser.add_argument("--no-save", action="store_true", help="do not write the results file")
     return parser.parse_args(argv)
 
@@ -365,8 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         out += ["## Served over loopback: one server process per cell", "", server_table, ""]
     report = "\n".join(out)
     print(report)
-    if not args.no_save:
-        save(Path(args.output), report, argv)
+    if not args.no_save and (args.output or not args.quick):
+        save(Path(args.output or RESULTS), report, argv)
     return 0
 
 
