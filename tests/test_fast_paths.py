@@ -336,3 +336,26 @@ def test_settings_read_on_the_fast_path_follow_changes():
         settings.FORCE_SCRIPT_NAME = None
     assert _django.setting("FORCE_SCRIPT_NAME") is None
     assert Client(app).get("/p").json() == {"path": "/p"}
+
+
+def test_a_request_without_a_body_skips_djangos_constructor_and_one_with_a_body_does_not(
+    monkeypatch,
+):
+    from django.core.handlers.wsgi import WSGIRequest
+
+    built = []
+    original = WSGIRequest.__init__
+    monkeypatch.setattr(WSGIRequest, "__init__",
+                        lambda self, environ: built.append(1) or original(self, environ))
+    app = djng.Router(djng.path("r", lambda request: {
+        "path": request.path, "method": request.method, "body": request.body.decode(),
+        "type": request.content_type, "get": dict(request.GET.items()),
+    }))
+    client = Client(app)
+    assert client.get("/r", query={"q": "1"}).json() == {
+        "path": "/r", "method": "GET", "body": "", "type": "", "get": {"q": "1"},
+    }
+    assert built == []  # the fast path
+    posted = client.post("/r", data=b"payload", content_type="text/plain").json()
+    assert (posted["body"], posted["type"]) == ("payload", "text/plain")
+    assert built == [1]  # Django's constructor, for a body
