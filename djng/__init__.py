@@ -15,6 +15,7 @@ from .from_wsgi import from_wsgi  # noqa: E402
 from .health import health  # noqa: E402
 from .middleware import gzip, middleware  # noqa: E402
 from .reconfigure import reconfigure  # noqa: E402
+from .registry import install  # noqa: E402
 from .responses import (  # noqa: E402
     FileResponse,
     Http404,
@@ -35,6 +36,7 @@ from .services import (  # noqa: E402
     hosts,
     mail,
     secrets,
+    settings,
     storage,
     templates,
 )
@@ -49,6 +51,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "Request": (".request", "Request"),
     "testing": (".testing", None),
+    "commands": (".commands", None),
     "Model": (".models", "Model"),  # defining a model needs Django's app registry
     "models": (".models", None),
     "messages": (".messages", None),
@@ -98,6 +101,7 @@ __all__ = [
     "gzip",
     "health",
     "hosts",
+    "install",
     "login_required",
     "mail",
     "messages",
@@ -113,6 +117,7 @@ __all__ = [
     "secrets",
     "serve",
     "sessions",
+    "settings",
     "static",
     "storage",
     "templates",

@@ -42,6 +42,75 @@ def setting(name: str) -> Any:
 _SETTINGS_CACHE: dict[str, Any] = object.__getattribute__(settings, "__dict__")
 
 
+# Which settings have been read, and which are scoped to part of an app. The one
+# ``settings`` object is given a subclass of ``LazySettings`` (set on the instance
+# itself: a plain ``settings.__class__ = ...`` would be forwarded to the wrapped
+# holder), with ``__module__`` kept as Django's, which translation needs to find
+# Django's locale folder.
+_read_settings: set[str] = set()
+_scoped_names: frozenset[str] = frozenset()
+_overlay: Callable[[str], Any] | None = None
+MISSING: Any = object()
+
+
+class _TrackedSettings(type(settings)):
+    """``LazySettings`` that remembers every name it is asked for and does not have."""
+
+    __module__ = "django.conf"
+
+    def __getattr__(self, name: str) -> Any:
+        _read_settings.add(name)
+        value = super().__getattr__(name)
+        if name in _scoped_names:  # never cached: a scope may change it per request
+            self.__dict__.pop(name, None)
+        return value
+
+
+class _ScopedSettings(_TrackedSettings):
+    """Also answers the names scoped to part of an app from the overlay in effect."""
+
+    __module__ = "django.conf"
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _scoped_names:
+            value = _overlay(name)
+            if value is not MISSING:
+                return value
+        return super().__getattribute__(name)
+
+
+def track_setting_reads() -> None:
+    """Remember which settings are read from now on (for ``djng.settings()``'s warning).
+
+    ``LazySettings.__getattr__`` runs only when a name is not cached yet (its
+    first read) or not set at all (a package's ``getattr(settings, X, default)``),
+    so the cost is one set insertion on those reads.
+    """
+    if not issubclass(type(settings), _TrackedSettings):
+        object.__dict__["__class__"].__set__(settings, _TrackedSettings)
+
+
+def setting_was_read(name: str) -> bool:
+    """True if ``settings.<name>`` has been read since djng was imported."""
+    return name in _read_settings or name in _SETTINGS_CACHE
+
+
+def scope_settings(names: Iterable[str], overlay: Callable[[str], Any]) -> None:
+    """Let ``overlay(name)`` answer these settings' reads (:data:`MISSING`: not in scope).
+
+    Every settings read then goes through one more Python-level check, so this
+    is done only when an app first scopes a setting; their cached values are
+    dropped, and never cached again.
+    """
+    global _scoped_names, _overlay
+    _overlay = overlay
+    _scoped_names = _scoped_names | set(names)
+    for name in _scoped_names:
+        _SETTINGS_CACHE.pop(name, None)
+    if not issubclass(type(settings), _ScopedSettings):
+        object.__dict__["__class__"].__set__(settings, _ScopedSettings)
+
+
 # -- requests and responses ---------------------------------------------------------------
 
 
@@ -180,13 +249,28 @@ def add_app_configs(configs: Iterable[Any]) -> None:
         config.ready()
 
 
+def check_app(name: str, apps: Any) -> None:
+    """Raise what ``apps.populate()`` would for ``name``: not importable, or a label in use."""
+    from django.apps import AppConfig
+    from django.core.exceptions import ImproperlyConfigured
+
+    config = AppConfig.create(name)
+    if config.label in apps.app_configs:
+        raise ImproperlyConfigured(
+            f"its label {config.label!r} is taken by {apps.app_configs[config.label].name}; "
+            "give it another label in an AppConfig subclass and install that"
+        )
+
+
 def install_apps(names: Iterable[str]) -> None:
     """Install Django apps by name into a registry that is already populated."""
     from django.apps import AppConfig
 
     names = list(names)
-    add_app_configs(AppConfig.create(name) for name in names)
+    # Listed first: models may ask whether their app is installed as they are
+    # defined (DRF's Token is abstract unless rest_framework.authtoken is).
     settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, *names]
+    add_app_configs(AppConfig.create(name) for name in names)
 
 
 def forget_app_caches() -> None:

@@ -18,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.utils.functional import Promise
 
+from . import _django
+
 __all__ = ["BASE_SETTINGS", "DELEGATES", "DjangoAlreadyConfigured", "configure", "owns_settings"]
 
 BASE_SETTINGS: dict[str, object] = {
@@ -73,6 +75,7 @@ def configure(delegates: Mapping[str, Mapping[str, Any]]) -> None:
     delegated = {name: value for group in delegates.values() for name, value in group.items()}
     settings.configure(**BASE_SETTINGS, **delegated)
     owns_settings = True
+    _django.track_setting_reads()  # djng.settings() warns when it comes too late
 
 
 def _warn_foreign_settings() -> None:

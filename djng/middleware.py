@@ -32,6 +32,13 @@ def middleware(cls: type, **options: Any) -> Callable[[Callable], Callable]:
     """
     if not callable(cls):
         raise TypeError(f"djng.middleware() needs a Django middleware class, got {cls!r}")
+    settings_given = sorted(name for name in options if name.isupper())
+    if settings_given:
+        raise TypeError(
+            f"djng.middleware({getattr(cls, '__name__', cls)}, ...): {', '.join(settings_given)} "
+            "are settings, not options of the class; set them with "
+            f"djng.settings({settings_given[0]}=...) at the top of app.py"
+        )
 
     def wrap(app: Callable) -> Callable:
         call = caller(app)

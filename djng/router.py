@@ -167,9 +167,43 @@ def re_path(
     return Route(source, pattern, view, name, methods, is_mount)
 
 
-def mount(prefix: str, app: Callable, methods: Iterable[str] | None = None) -> Route:
-    """Hand every path under ``prefix`` to ``app`` (a view, a Router, ``from_wsgi(...)``)."""
-    return Route.mount(prefix, app, methods)
+def mount(prefix: str, app: Any, methods: Iterable[str] | None = None) -> Route:
+    """Hand every path under ``prefix`` to ``app``.
+
+    ``app`` is a djng app (a view, a Router, ``from_wsgi(...)``), or anything
+    Django's ``include()`` takes: a list of ``path()``/``re_path()`` patterns, a
+    module with ``urlpatterns`` (or its dotted name), a ``(patterns, app_name)``
+    pair, ``include(...)``'s result, or an object with ``.urls`` (django-ninja's
+    ``NinjaAPI``, a Django REST framework router). Those are served with Django's
+    resolver (:class:`DjangoURLs`), their namespaces reverse from inside and
+    outside the mount, and their views are endpoints like any other (CSRF,
+    middleware view hooks and ``djng.reconfigure`` apply).
+    """
+    return Route.mount(prefix, _as_app(app, f"djng.mount({prefix!r}, ...)"), methods)
+
+
+def _as_app(target: Any, source: str) -> Any:
+    """The djng app for what :func:`mount` was given."""
+    if callable(target) and not hasattr(target, "urls"):
+        return target
+    urls = getattr(target, "urls", target)
+    if isinstance(urls, tuple) and len(urls) == 3:  # (patterns, app_name, namespace)
+        patterns, app_name, namespace = urls
+    elif isinstance(urls, (list, tuple, str)) or hasattr(urls, "urlpatterns"):
+        from django.urls import include
+
+        try:
+            patterns, app_name, namespace = include(urls)
+        except ImproperlyConfigured as exc:
+            raise ValueError(f"{source}: {exc}") from None
+        except ImportError as exc:
+            raise ImportError(f"{source}: {exc}", name=exc.name) from None
+    else:
+        raise TypeError(
+            f"{source}: {target!r} is neither a view nor Django URL patterns; give a view, a "
+            "Router, from_wsgi(app), a list of path()s, a urls module or an object with .urls"
+        )
+    return DjangoURLs(patterns, app_name=app_name, namespace=namespace)
 
 
 class Router(Dispatcher):
@@ -262,14 +296,15 @@ class Router(Dispatcher):
 class DjangoURLs(Dispatcher):
     """Django URL patterns served with Django's own resolver, as a djng app.
 
-    ``patterns`` is what Django's ``include()`` takes as a list (``path()`` and
-    ``re_path()`` patterns, resolvers); ``app_name`` and ``namespace`` name them
-    for ``reverse('namespace:name')``. The endpoint Django resolves is called
+    ``patterns`` is a list of ``path()``/``re_path()`` patterns or a module with
+    ``urlpatterns``; ``app_name`` and ``namespace`` name them for
+    ``reverse('namespace:name')``. ``djng.mount()`` builds one from anything
+    Django's ``include()`` takes. The endpoint Django resolves is called
     through djng's view path, so middleware view hooks run around it.
     """
 
     def __init__(
-        self, patterns: list, *, app_name: str | None = None, namespace: str | None = None
+        self, patterns: Any, *, app_name: str | None = None, namespace: str | None = None
     ) -> None:
         self.__module__ = location.defining_module()
         #: What reverse() sees: the patterns, in their namespace if they have one.
@@ -285,7 +320,8 @@ class DjangoURLs(Dispatcher):
         return call_endpoint(request, match.func, match.args, route_kwargs)
 
     def __repr__(self) -> str:
-        return f"<DjangoURLs {self.urlpatterns[0].url_patterns!r}>"
+        resolver = self.urlpatterns[0]
+        return f"<DjangoURLs {resolver.namespace or ''} {resolver.url_patterns!r}>"
 
 
 def reverse(
@@ -293,13 +329,16 @@ def reverse(
     args: Iterable | None = None,
     kwargs: Mapping | None = None,
     *,
-    router: Dispatcher | None = None,
+    router: Any = None,
 ) -> str:
-    """The URL of a named route of the Router serving the current request (or of ``router``)."""
+    """The URL of a named route of the Router serving the current request (or of
+    ``router``: a Router, or an app with one inside, such as a reconfigured one)."""
     from django.urls import NoReverseMatch
     from django.urls import reverse as django_reverse
 
-    urlconf = router if router is not None else get_urlconf()
+    urlconf = get_urlconf() if router is None else router_of(router)
+    if router is not None and urlconf is None:
+        raise TypeError(f"djng.reverse(router=...): {router!r} has no Router inside")
     if urlconf is None:
         raise NoReverseMatch(
             f"Cannot reverse {name!r}: no djng Router is serving the current request. "

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from . import location
 from .services import debug as debug_service
+from .services import secrets
 from .wsgi import WSGIHandler
 
 __all__ = ["serve"]
@@ -42,6 +43,7 @@ def serve(
         return
     if debug:
         debug_service.configure(True)
+    secrets.development_server()  # a missing key is generated and kept next to the app
     location.remember(app)
     handler = app if isinstance(app, WSGIHandler) else WSGIHandler(app)
     if not is_running_from_reloader():

@@ -11,10 +11,16 @@ start-up, once and clearly, rather than in the middle of a request:
    configured Django;
 3. the ``DJNG_*`` environment variables are read: each service whose variable
    is set builds its default now, so a bad URL fails here;
-4. the secret key is checked, if something that signs (sessions, auth) is used.
+4. the secret key is checked, if something that signs (sessions, auth) is used,
+   unless the app is defined by the script Python runs (``python app.py``, where
+   the module-level ``application = djng.wsgi(app)`` comes before the
+   ``djng.serve()`` that makes it a development run with a generated key); such
+   an app's key is checked when it is first used.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from . import _django, conf, housekeeping, registry
 from .services import load_environment, secrets
@@ -22,11 +28,13 @@ from .services import load_environment, secrets
 __all__ = ["prepare"]
 
 
-def prepare() -> None:
-    """Ready the process to serve (safe to call again; later calls redo only the checks)."""
+def prepare(app: Any = None) -> None:
+    """Ready the process to serve ``app`` (safe to call again; later calls redo only the
+    checks)."""
     registry.setup()
     if conf.owns_settings:
         housekeeping.install()
         _django.context_local_urlconf()
     load_environment()
-    secrets.check()  # an app that signs cookies needs a key: say so now, not mid-request
+    if getattr(app, "__module__", None) != "__main__":
+        secrets.check()  # an app that signs cookies needs a key: say so now, not mid-request

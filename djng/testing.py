@@ -43,6 +43,7 @@ class Client:
         raise_exceptions: bool = True,
         headers: Mapping[str, str] | None = None,
         base_url: str = "http://testserver",
+        remote_addr: str = "127.0.0.1",
     ) -> None:
         global in_use
         in_use = True  # djng.secrets: a test client means development (a generated key)
@@ -50,6 +51,8 @@ class Client:
         self.raise_exceptions = raise_exceptions
         self.headers = dict(headers or {})
         self.base_url = base_url
+        #: The client's address (``REMOTE_ADDR``), as Django's test client sends it.
+        self.remote_addr = remote_addr
         self.cookies: SimpleCookie = SimpleCookie()
 
     # -- verbs -------------------------------------------------------------------
@@ -145,6 +148,7 @@ class Client:
             data=data,
             json=json,
             content_type=content_type,
+            environ_base={"REMOTE_ADDR": self.remote_addr},
         )
         try:
             environ = builder.get_environ()

@@ -22,7 +22,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import set_script_prefix, set_urlconf
 
-from . import _django, housekeeping, location, proxy, startup
+from . import _django, housekeeping, location, proxy, registry, startup
 from .handler import call_endpoint, caller, respond
 from .layers import Dispatcher, router_of
 from .services import debug
@@ -51,7 +51,7 @@ class WSGIHandler:
         if not callable(app):
             raise TypeError(f"djng.wsgi() needs a view (request -> response), got {app!r}")
         self._fix_environ = proxy.environ_fixer(trusted_proxy_headers)
-        startup.prepare()
+        startup.prepare(app)
         from .request import Request  # Django's WSGI module is imported when first served
 
         self.request_class = Request
@@ -97,6 +97,8 @@ class WSGIHandler:
         """Build the request and answer it; call inside the request's own context."""
         if self._fix_environ is not None:
             self._fix_environ(environ)
+        if not registry.serving:
+            registry.serving = True  # djng.install() must come before this
         in_request.set(True)
         if self.router is not None:
             set_urlconf(self.router)

@@ -61,6 +61,18 @@ def run_python(code: str, timeout: float = TIMEOUT) -> subprocess.CompletedProce
     )
 
 
+def gunicorn_command(port, target, chdir=None, pythonpath=None):
+    """The command line that serves ``target`` (``module:app``) with one gunicorn worker."""
+    sibling = Path(sys.executable).parent / "gunicorn"
+    command = [str(sibling)] if sibling.exists() else [sys.executable, "-m", "gunicorn"]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--graceful-timeout", "1"]
+    if chdir is not None:
+        command += ["--chdir", str(chdir)]
+    if pythonpath is not None:
+        command += ["--pythonpath", str(pythonpath)]
+    return [*command, target]
+
+
 def http_get(url: str, headers: dict | None = None, timeout: float = 5):
     """(status, headers, body) for a GET over a real socket; HTTP errors are returned too."""
     request = urllib.request.Request(url, headers=headers or {})

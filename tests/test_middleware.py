@@ -251,6 +251,13 @@ def test_middleware_needs_a_class():
         djng.middleware("django.middleware.gzip.GZipMiddleware")
 
 
+def test_settings_given_as_middleware_options_point_to_djng_settings():
+    from django.middleware.common import CommonMiddleware
+
+    with pytest.raises(TypeError, match=r"APPEND_SLASH are settings.*djng.settings\(APPEND_SLASH"):
+        djng.middleware(CommonMiddleware, APPEND_SLASH=False)
+
+
 # -- view hooks --------------------------------------------------------------------
 
 

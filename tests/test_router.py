@@ -440,6 +440,13 @@ def test_reverse_outside_a_request_without_router_is_a_clear_error():
         djng.reverse("user")
 
 
+def test_reverse_with_an_app_that_has_a_router_inside():
+    site = djng.reconfigure(build_named_site(), debug=True)
+    assert djng.reverse("user", kwargs={"id": 2}, router=site) == "/api/users/2"
+    with pytest.raises(TypeError, match="has no Router inside"):
+        djng.reverse("user", router=where)
+
+
 def test_reverse_respects_the_servers_script_name():
     from werkzeug.test import Client as WerkzeugClient
 
@@ -474,7 +481,7 @@ def test_non_callable_target_fails_naming_the_route():
         djng.Router((r"^x$", "views.index"))
     with pytest.raises(TypeError, match=r"djng.path\('y'\).*not callable"):
         djng.path("y", None)
-    with pytest.raises(TypeError, match=r"djng.mount\('api'\).*not callable"):
+    with pytest.raises(TypeError, match=r"djng.mount\('api', ...\).*neither a view nor"):
         djng.mount("api", 42)
     with pytest.raises(TypeError, match=r"'GET'|not callable"):
         djng.path("z", {"GET": "nope"})
@@ -506,3 +513,92 @@ def test_unknown_method_fails_naming_the_route():
 def test_route_that_is_not_a_route_fails_with_its_index():
     with pytest.raises(TypeError, match="route 1"):
         djng.Router((r"^a$", text("a")), "b")
+
+
+# -- Django URL patterns, mounted ----------------------------------------------------------
+
+
+def django_patterns():
+    from django.urls import path
+
+    return [
+        path("", where, name="index"),
+        path("items/<int:pk>/", where, name="item"),
+        path("names", lambda request: {"item": djng.reverse("shop:item", kwargs={"pk": 1})}),
+    ]
+
+
+def test_mount_a_list_of_django_paths():
+    site = djng.Router(djng.mount("legacy", django_patterns()))
+    seen = Client(site).get("/legacy/items/7/").json()
+    assert seen["kwargs"] == {"pk": 7}
+    assert (seen["script_name"], seen["path_info"]) == ("/legacy", "/items/7/")
+    assert djng.reverse("item", kwargs={"pk": 3}, router=site) == "/legacy/items/3/"
+    assert Client(site).get("/legacy/nope").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        pytest.param(lambda: (django_patterns(), "shop"), id="(patterns, app_name)"),
+        pytest.param(lambda: __import__("django.urls").urls.include((django_patterns(), "shop")),
+                     id="include()"),
+        pytest.param(lambda: type("API", (), {"urls": (django_patterns(), "shop", "shop")})(),
+                     id="an object with .urls"),
+    ],
+)
+def test_mount_django_patterns_in_a_namespace(target):
+    site = djng.Router(
+        djng.mount("shop", target()),
+        djng.path("outside", lambda request: djng.reverse("shop:item", kwargs={"pk": 2})),
+    )
+    client = Client(site)
+    assert client.get("/shop/names").json() == {"item": "/shop/items/1/"}
+    assert client.get("/outside").content == b"/shop/items/2/"
+
+
+def test_mount_a_urls_module_by_its_dotted_name(monkeypatch):
+    import sys
+    import types
+
+    module = types.ModuleType("legacy_urls")
+    module.app_name = "legacy"
+    module.urlpatterns = django_patterns()
+    monkeypatch.setitem(sys.modules, "legacy_urls", module)
+    for target in ("legacy_urls", module):
+        site = djng.Router(djng.mount("old", target))
+        assert Client(site).get("/old/items/5/").json()["kwargs"] == {"pk": 5}
+        assert djng.reverse("legacy:index", router=site) == "/old/"
+
+
+def test_django_views_mounted_get_csrf_and_middleware_view_hooks():
+    from django.urls import path
+
+    seen = []
+
+    class Hook:
+        def __init__(self, get_response):
+            self.get_response = get_response
+
+        def __call__(self, request):
+            return self.get_response(request)
+
+        def process_view(self, request, view, args, kwargs):
+            seen.append(kwargs)
+
+    from django.views.decorators.csrf import csrf_exempt
+
+    patterns = [path("<int:n>", where), path("hook", csrf_exempt(where))]
+    site = djng.sessions(djng.middleware(Hook)(djng.Router(djng.mount("d", patterns))))
+    client = Client(site)
+    assert client.get("/d/4").status_code == 200
+    assert seen == [{"n": 4}]
+    assert client.post("/d/4").status_code == 403  # no CSRF token: refused like any djng view
+    assert client.post("/d/hook").status_code == 200
+
+
+def test_mount_something_that_is_not_an_app_or_patterns_names_the_fix():
+    with pytest.raises(TypeError, match="neither a view nor Django URL patterns"):
+        djng.mount("x", 42)
+    with pytest.raises(ImportError, match=r"djng.mount\('x', ...\).*no_such_urls"):
+        djng.mount("x", "no_such_urls")

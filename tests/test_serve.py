@@ -7,10 +7,18 @@ import signal
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES, TIMEOUT, child_env, free_port, http_get, stop, wait_for_http
+from conftest import (
+    EXAMPLES,
+    TIMEOUT,
+    child_env,
+    free_port,
+    gunicorn_command,
+    http_get,
+    stop,
+    wait_for_http,
+)
 from django.core.signals import request_finished
 from werkzeug.test import Client as WerkzeugClient
 from werkzeug.test import EnvironBuilder
@@ -341,17 +349,6 @@ def test_hello_example_over_http(spawn):
 
 
 # -- gunicorn ---------------------------------------------------------------------------
-
-
-def gunicorn_command(port, target, chdir=None, pythonpath=None):
-    sibling = Path(sys.executable).parent / "gunicorn"
-    command = [str(sibling)] if sibling.exists() else [sys.executable, "-m", "gunicorn"]
-    command += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--graceful-timeout", "1"]
-    if chdir is not None:
-        command += ["--chdir", str(chdir)]
-    if pythonpath is not None:
-        command += ["--pythonpath", str(pythonpath)]
-    return [*command, target]
 
 
 def test_gunicorn_serves_the_mounting_example(spawn):

@@ -132,6 +132,12 @@ def test_headers_per_request_and_per_client():
     assert client.get("/echo").json()["headers"] == {"x-token": None, "x-default": "d"}
 
 
+def test_the_client_has_an_address():
+    address = lambda request: request.META["REMOTE_ADDR"]
+    assert Client(address).get("/").content == b"127.0.0.1"
+    assert Client(address, remote_addr="10.0.0.9").get("/").content == b"10.0.0.9"
+
+
 def test_response_attributes():
     def view(request):
         response = djng.JsonResponse({"ok": True}, status=201)

@@ -15,6 +15,7 @@ from .errors import errors
 from .hosts import hosts
 from .mail import mail
 from .secrets import secrets
+from .settings import settings
 from .stack import Service, Use
 from .storage import storage
 from .templates import templates
@@ -22,7 +23,7 @@ from .templates import templates
 #: Every service by the name ``reconfigure()`` takes.
 SERVICES: dict[str, Service] = {
     service.name: service
-    for service in (cache, mail, templates, db, storage, debug, errors, secrets, hosts)
+    for service in (cache, mail, templates, db, storage, debug, errors, secrets, hosts, settings)
 }
 
 
@@ -51,6 +52,7 @@ __all__ = [
     "load_environment",
     "mail",
     "secrets",
+    "settings",
     "storage",
     "templates",
 ]

@@ -10,9 +10,10 @@ Where the key comes from, first match wins:
 1. ``djng.secrets.configure(key)`` (or a pushed / ``use()``-d key);
 2. the ``DJNG_SECRET_KEY`` environment variable (``DJNG_SECRET_KEY_FALLBACKS``:
    older keys, comma-separated, still accepted when checking signatures);
-3. in development (``serve(debug=True)``, or a process that made a test client):
-   a random key generated once and kept in ``.djng-secret-key`` next to the app
-   (in memory when the app has no folder), so sessions survive restarts;
+3. in development (``djng.serve()``, ``djng.debug`` on, or a process that made
+   a test client): a random key generated once and kept in ``.djng-secret-key``
+   next to the app (in memory when the app has no folder), so sessions survive
+   restarts;
 4. otherwise (production) there is no key: using one, or starting an app that
    needs one, is an error that says what to set. Never a silently random key.
 """
@@ -71,14 +72,20 @@ def _coerce(backend: Any) -> Key:
     raise TypeError("Use a string, or djng.secrets.Key(key, fallbacks=[older keys])")
 
 
+_development_server = False
+
+
 def development() -> bool:
-    """True in development: ``serve(debug=True)``, or a process that made a test client.
+    """True in development: the development server (``djng.serve()``), ``djng.debug``
+    on for the process, or a process that made a test client.
 
     Debug pushed for one request (``djng.debug.push(True)``) does not count: only
     the process default does; nor does importing ``djng.testing`` without using it.
     """
+    if _development_server or debug.default() is True:
+        return True
     testing = sys.modules.get("djng.testing")
-    return debug.default() is True or bool(getattr(testing, "in_use", False))
+    return bool(getattr(testing, "in_use", False))
 
 
 def _default() -> Key:
@@ -93,7 +100,7 @@ def _default() -> Key:
         f"djng has no secret key{needed}. Set the DJNG_SECRET_KEY environment variable "
         "or call djng.secrets.configure(key) before serving; generate one with "
         "python -c 'import secrets; print(secrets.token_urlsafe(50))'. "
-        "(In development, serve(debug=True) keeps a generated key in "
+        "(In development, djng.serve() keeps a generated key in "
         f"{KEY_FILE} next to the app.)"
     )
 
@@ -131,6 +138,11 @@ class SecretsService(Service[Key]):
         """At start-up: if something needs a key, fail now, clearly, when there is none."""
         if _required_by:
             self.current()
+
+    def development_server(self) -> None:
+        """Say that the development server runs this process (``djng.serve()`` does)."""
+        global _development_server
+        _development_server = True
 
 
 def _key() -> str:

@@ -188,9 +188,12 @@ class Backend(TemplateEngine):
 
 
 def _default() -> Django:
+    """The ``templates/`` folder next to the app, then the installed apps' own
+    ``templates/`` folders (as Django's ``APP_DIRS``), so that a package installed
+    with ``djng.install()`` finds its templates and can be overridden from the app's."""
     folder = location.app_dir()
     folder = folder / "templates" if folder is not None else None
-    return Django(dirs=[folder] if folder is not None and folder.is_dir() else [])
+    return Django(dirs=[folder] if folder is not None and folder.is_dir() else [], app_dirs=True)
 
 
 def _coerce(engine: Any) -> TemplateEngine:

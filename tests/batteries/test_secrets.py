@@ -118,15 +118,18 @@ def test_the_environment_variable_is_the_default(production, monkeypatch):
 # -- in separate processes: the development key file and start-up ----------------------------
 
 
-def run(tmp_path, code: str, **env: str) -> subprocess.CompletedProcess:
+def run(tmp_path, code: str, *, as_module: bool = False, **env: str) -> subprocess.CompletedProcess:
+    """Run ``code`` as ``app.py``: the script Python runs, or (``as_module``) imported by
+    name, as gunicorn imports ``app:application``."""
     script = tmp_path / "app.py"
     script.write_text(textwrap.dedent(code))
     environ = child_env()
     environ.pop("DJNG_SECRET_KEY", None)
     environ.pop("DJNG_APP_DIR", None)
     environ.update(env)
+    command = [sys.executable, "-c", "import app"] if as_module else [sys.executable, str(script)]
     return subprocess.run(
-        [sys.executable, str(script)],
+        command,
         cwd=tmp_path,
         env=environ,
         capture_output=True,
@@ -162,7 +165,7 @@ print("served")
 
 
 def test_production_start_up_fails_without_a_key(tmp_path):
-    result = run(tmp_path, PRODUCTION)
+    result = run(tmp_path, PRODUCTION, as_module=True)
     assert result.returncode != 0
     assert "djng has no secret key (needed by sessions)" in result.stderr
     assert "DJNG_SECRET_KEY" in result.stderr
@@ -171,17 +174,38 @@ def test_production_start_up_fails_without_a_key(tmp_path):
 
 
 def test_importing_the_test_client_is_not_development(tmp_path):
-    result = run(tmp_path, "import djng.testing\n" + PRODUCTION)  # tests kept in the app file
+    result = run(tmp_path, "import djng.testing\n" + PRODUCTION, as_module=True)  # tests kept
     assert result.returncode != 0
     assert "djng has no secret key" in result.stderr
     assert not (tmp_path / ".djng-secret-key").exists()
 
 
 def test_production_starts_with_the_environment_key(tmp_path):
-    result = run(tmp_path, PRODUCTION, DJNG_SECRET_KEY="k" * 50)
+    result = run(tmp_path, PRODUCTION, as_module=True, DJNG_SECRET_KEY="k" * 50)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "served"
     assert not (tmp_path / ".djng-secret-key").exists()
+
+
+def test_a_script_run_directly_is_checked_when_its_key_is_first_used(tmp_path):
+    """``python app.py``: the module-level ``djng.wsgi(app)`` comes before the
+    ``djng.serve()`` that makes it development, so the key is not checked there."""
+    code = PRODUCTION + """
+import djng.testing
+djng.testing.in_use = False  # (the client below is not what makes this development)
+try:
+    djng.secrets.current()
+except Exception as exc:
+    print("first use:", exc)
+djng.secrets.development_server()  # what djng.serve() does before it serves
+print("development key:", len(djng.secrets.current().value))
+"""
+    result = run(tmp_path, code)
+    assert result.returncode == 0, result.stderr
+    assert "served" in result.stdout
+    assert "first use: djng has no secret key (needed by sessions)" in result.stdout
+    assert "development key: " in result.stdout
+    assert (tmp_path / ".djng-secret-key").exists()
 
 
 def test_an_app_that_signs_nothing_needs_no_key(tmp_path):
