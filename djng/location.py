@@ -28,7 +28,8 @@ def app_dir() -> Path | None:
     if configured:
         return Path(configured).resolve()
     main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    if main_file and not is_installed_code(main_file):
+    # a script read from stdin ('<stdin>') has no folder: never the working directory
+    if main_file and os.path.isfile(main_file) and not is_installed_code(main_file):
         return Path(main_file).resolve().parent
     return _served_app_dir
 

@@ -62,3 +62,15 @@ def test_the_first_app_served_wins_and_djng_app_dir_wins_over_all(site, tmp_path
     assert location.app_dir() == folder.resolve()
     monkeypatch.setenv("DJNG_APP_DIR", str(tmp_path))
     assert location.app_dir() == tmp_path.resolve()
+
+
+def test_a_script_read_from_stdin_has_no_folder(tmp_path):
+    """``python - < app.py`` runs in some folder, but the app does not live there."""
+    import subprocess
+
+    from conftest import child_env
+
+    code = "from djng import location\nprint(location.app_dir())\n"
+    result = subprocess.run([sys.executable, "-"], input=code, cwd=tmp_path, env=child_env(),
+                            capture_output=True, text=True, timeout=30)
+    assert result.stdout.strip() == "None", result.stderr

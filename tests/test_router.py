@@ -130,6 +130,9 @@ def test_no_match_is_404_negotiated():
     plain = client.get("/missing", headers={"Accept": "text/csv"})
     assert plain["Content-Type"].startswith("text/plain")
     assert plain.content.startswith(b"404 Not Found")
+    # curl's */*, and no Accept header at all, get the HTML page (as the README says)
+    for headers in ({"Accept": "*/*"}, {}):
+        assert client.get("/missing", headers=headers)["Content-Type"].startswith("text/html")
 
 
 # -- mounting --------------------------------------------------------------------
