@@ -13,6 +13,7 @@ from django import forms  # noqa: E402
 
 from .from_wsgi import from_wsgi  # noqa: E402
 from .health import health  # noqa: E402
+from .legacy import ErrorWrapper, escape, template  # noqa: E402
 from .middleware import gzip, middleware  # noqa: E402
 from .reconfigure import reconfigure  # noqa: E402
 from .registry import install  # noqa: E402
@@ -78,6 +79,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
+    "ErrorWrapper",
     "FileResponse",
     "Http404",
     "JsonResponse",
@@ -96,6 +98,7 @@ __all__ = [
     "db",
     "debug",
     "errors",
+    "escape",
     "forms",
     "from_wsgi",
     "gzip",
@@ -120,6 +123,7 @@ __all__ = [
     "settings",
     "static",
     "storage",
+    "template",
     "templates",
     "testing",
     "wsgi",

@@ -1,10 +1,14 @@
 """``python app.py makemigrations | migrate | createsuperuser | ...``: Django's commands.
 
 ``djng.serve(app)`` looks at the command line of the script it runs in: with no
-argument (or one that is not a command) it serves; with the name of a Django
-management command it runs that command instead, for the app's models and on
-the app's database (the ``djng.db`` in effect), and returns. ``python app.py
-help`` lists the commands. The same works from code: ``djng.commands.call('migrate')``.
+argument (or one of the script's own, such as a port number or an option) it
+serves; with the name of a Django management command it runs that command
+instead, for the app's models and on the app's database (the ``djng.db`` in
+effect), and returns. A word that names no command exits with an error naming
+the commands (and the closest one); ``python app.py help`` lists them and
+``--help``/``-h`` shows the usage. The same works from code:
+``djng.commands.call('migrate')``. While it runs, ``import app`` gives the
+running script itself, not a second copy of its models.
 
 djng adjusts a few commands to single-file apps:
 
@@ -21,7 +25,9 @@ and creates missing tables before the first request (``serve(migrate=True)``).
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -70,15 +76,36 @@ def run_from_argv(argv: Sequence[str] | None = None) -> bool:
     not that of a test runner or a server that imported the app.
     """
     argv = list(sys.argv if argv is None else argv)
-    if len(argv) < 2 or argv[1].startswith("-") or not _is_script(argv[0]):
+    if not argv or not _is_script(argv[0]):
+        return False
+    _importable_as_itself(argv[0])
+    if len(argv) < 2:
         return False
     name = argv[1]
+    if name in ("-h", "--help"):
+        print(_help_text(os.path.basename(argv[0])))
+        return True
+    if not _COMMAND_NAME.fullmatch(name):
+        return False  # the script's own arguments (a port, a path, --options) are its own
     if name in _BATTERY_COMMANDS:
         registry.install_batteries()  # e.g. createsuperuser for an app that has no auth layer yet
-    if name != "help" and name not in available() and name not in UNAVAILABLE:
-        return False
     main(argv)
     return True
+
+
+#: What a command's name looks like; other first arguments are left to the script.
+_COMMAND_NAME = re.compile(r"[A-Za-z][\w-]*")
+
+
+def _importable_as_itself(program: str) -> None:
+    """Let ``import app`` give the running script (``__main__``), not a second copy of it.
+
+    Otherwise ``python app.py shell -c "from app import Item"`` (or a module the
+    app imports that imports it back) would define its models a second time.
+    """
+    name = Path(program).stem
+    if name.isidentifier() and name not in sys.modules:
+        sys.modules[name] = sys.modules["__main__"]
 
 
 def _is_script(program: str) -> bool:
@@ -110,6 +137,14 @@ def main(argv: Sequence[str]) -> None:
         raise SystemExit(
             f"{prog} {name}: not available in a djng app; `python {prog}` serves it "
             "(djng.serve) and its tests use djng.testing.Client."
+        )
+    if name not in available():
+        close = difflib.get_close_matches(name, available(), n=1)
+        suggestion = f" Did you mean `python {prog} {close[0]}`?" if close else ""
+        raise SystemExit(
+            f"{prog}: unknown command {name!r}.{suggestion} The commands: "
+            f"{', '.join(available())}. `python {prog}` alone serves the app; "
+            f"`python {prog} help` describes the commands."
         )
     from django.core.management import CommandError
 
@@ -183,13 +218,15 @@ def _alias() -> str:
 def _help_text(prog: str) -> str:
     return "\n".join(
         [
-            f"Usage: python {prog} [command] [options]",
+            f"Usage: python {prog}                       serve the app (djng.serve)",
+            f"       python {prog} <command> [options]   run one of Django's commands",
+            f"       python {prog} help [<command>]      list them, or describe one",
             "",
-            f"With no command, {prog} serves the app. The commands (Django's):",
+            "The commands (Django's):",
             *(f"    {name}" for name in available()),
             "",
-            f"python {prog} help <command> describes one. They run on the app's database; "
-            f"migrations are kept in migrations/<app>/ next to the app.",
+            "They run on the app's database; migrations are kept in migrations/<app>/ "
+            "next to the app.",
         ]
     )
 

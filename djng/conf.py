@@ -38,8 +38,8 @@ BASE_SETTINGS: dict[str, object] = {
     "MIDDLEWARE": [],
     # 'default' mirrors the process default of djng.db once it is first used
     # (djng.services.db fills it in), so code that uses django.db.connection
-    # talks to the same database.
-    "DATABASES": {"default": {}},
+    # talks to the same database; until then it says how to configure one.
+    "DATABASES": {"default": {"ENGINE": "djng.services._no_database"}},
     "STATIC_URL": "/static/",
     "DEFAULT_EXCEPTION_REPORTER_FILTER": "djng.services.reporter_filter.ReporterFilter",
     # Unhandled exceptions are reported by djng.errors; Django's default logging

@@ -107,7 +107,9 @@ def _from_tuple(value: tuple, view: Any) -> HttpResponseBase:
 def _describe(value: Any) -> str:
     if value is None:
         return "None (did it forget a return statement?)"
-    return f"a {type(value).__name__} ({value!r:.60})"
+    name = type(value).__name__
+    article = "an" if name[:1].lower() in "aeiou" else "a"
+    return f"{article} {name} ({value!r:.60})"
 
 
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
@@ -128,7 +130,8 @@ def error_response(
     """A short error page in the form the client asked for.
 
     A client that accepts JSON gets ``application/problem+json`` (RFC 9457); a
-    browser gets a small HTML page; anything else gets plain text.
+    browser, or a client with no preference (``*/*``, no header), a small HTML
+    page; a client that accepts neither, plain text.
     """
     title = _reason(status)
     preferred = preferred_type(request, _ERROR_TYPES) or "text/plain"

@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from django.http import HttpResponse
 
 from .from_wsgi import set_wsgi_headers
+from .services.errors import RAISED_IN_TEST
 from .state import peek
 from .wsgi import WSGIHandler
 
@@ -33,7 +34,8 @@ class Client:
     Each method returns a :class:`TestResponse` of what the app sent, with
     ``.status_code``, ``.headers``, ``.content``, ``.text``, ``.json()``,
     ``.cookies`` and ``.wsgi_request``. An exception in the app is raised again
-    here, unless ``raise_exceptions=False`` (then the 500 response is returned).
+    here (and not also reported to ``djng.errors``), unless ``raise_exceptions=False``
+    (then it is reported, and the 500 response is returned).
     """
 
     def __init__(
@@ -154,6 +156,8 @@ class Client:
             environ = builder.get_environ()
         finally:
             builder.close()
+        if self.raise_exceptions:
+            environ[RAISED_IN_TEST] = True  # raised here, so not also logged by djng.errors
 
         started: list = []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 from django.core.exceptions import (
@@ -130,6 +131,14 @@ def test_other_values_raise_type_error(value):
         get(value)
     assert "view" in str(info.value)
     assert "returned" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "described"), [(42, "returned an int (42)"), ({1}, "returned a set ({1})")]
+)
+def test_the_description_of_a_bad_value_has_the_right_article(value, described):
+    with pytest.raises(TypeError, match=re.escape(described)):
+        get(value)
 
 
 def test_bad_return_is_a_500_when_not_raised():

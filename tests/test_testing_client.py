@@ -316,3 +316,34 @@ def test_mounting_example_wsgi_application():
     response = WerkzeugClient(example.application).get("/users/5")
     assert response.status_code == 200
     assert response.json == {"id": 5, "url": "/users/5"}
+
+
+def test_a_raised_exception_is_not_also_logged(caplog):
+    def boom(request):
+        raise ZeroDivisionError("raised-once")
+
+    with pytest.raises(ZeroDivisionError):
+        Client(boom).get("/")
+    assert "raised-once" not in caplog.text and not any(r.exc_info for r in caplog.records)
+    response = Client(boom, raise_exceptions=False).get("/")
+    assert response.status_code == 500
+    assert [r.name for r in caplog.records if r.exc_info] == ["djng.request"]
+
+
+def test_content_and_text_of_wsgi_mounts_and_streaming_responses():
+    def wsgi_app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+        yield "from wsgi é".encode()
+
+    app = djng.Router(
+        djng.mount("w", djng.from_wsgi(wsgi_app)),
+        djng.path("s", lambda request: djng.StreamingResponse(iter([b"stre", b"amed"]))),
+    )
+    client = Client(app)
+    for path, text in (("/w/", "from wsgi é"), ("/s", "streamed")):
+        response = client.get(path)
+        assert response.streaming
+        assert response.text == text and response.content == text.encode()
+        assert response.text == text  # read once, kept
+        assert b"".join(response.streaming_content) == text.encode()
+    assert Client(djng.from_wsgi(wsgi_app)).get("/").text == "from wsgi é"

@@ -11,7 +11,9 @@ session cookie is worth nothing afterwards.
   are Django's; ``djng.auth.User`` is the user model.
 - ``djng.auth.login_view(template_name)`` and ``logout_view()`` are Django's
   ``LoginView`` and ``LogoutView`` for a Router.
-- ``djng.login_required`` protects any view, Router or mounted app.
+- ``djng.login_required`` (also ``djng.auth.login_required``) protects any view,
+  Router or mounted app. ``import djng.auth`` and ``from djng.auth import User``
+  work too (``djng/auth.py`` hands out this same object).
 """
 
 from __future__ import annotations
@@ -133,6 +135,11 @@ class Auth:
         from django.contrib.auth.views import LogoutView
 
         return LogoutView.as_view(next_page=next_page, **options)
+
+    @property
+    def login_required(self) -> Callable:
+        """``djng.login_required``, also here: ``from djng.auth import login_required``."""
+        return login_required
 
     def __repr__(self) -> str:
         return "<djng.auth>"

@@ -9,6 +9,7 @@ options and say what is wrong with it, and never show the password.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import SplitResult, parse_qsl, urlsplit
 
 __all__ = ["flag", "no_more", "number", "redact", "redact_within", "split"]
@@ -95,10 +96,20 @@ def number(query: dict[str, str], name: str, url: str, what: str) -> float | Non
         ) from None
 
 
-def no_more(query: dict[str, str], url: str, what: str, known: str) -> None:
-    """Fail if ``query`` has options left that nobody took, naming the ``known`` ones."""
+def no_more(
+    query: dict[str, str], url: str, what: str, known: str, candidates: Iterable[str] = ()
+) -> None:
+    """Fail if ``query`` has options left that nobody took, naming the ``known`` ones
+    (and the closest of ``candidates`` to a misspelt option)."""
     if query:
+        import difflib
+
+        close = [
+            match for name in sorted(query)
+            for match in difflib.get_close_matches(name, list(candidates), n=1)
+        ]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ValueError(
-            f"Unknown option(s) {', '.join(sorted(query))} in {what} URL {redact(url)!r}; "
-            f"known: {known}"
+            f"Unknown option(s) {', '.join(sorted(query))} in {what} URL {redact(url)!r}"
+            f"{hint}; known: {known}"
         )

@@ -28,6 +28,13 @@ __all__ = ["SCHEMES", "ContextCache", "Dummy", "FileBased", "LocMem", "Redis", "
 #: The URL schemes :func:`from_url` reads.
 SCHEMES = ("redis", "rediss", "unix", "locmem", "file", "dummy")
 
+#: The query options of a ``redis://`` cache URL that an error lists: djng's
+#: own two, then redis-py's common ones (it takes its other connection options too).
+REDIS_URL_OPTIONS = (
+    "timeout", "key_prefix", "db", "socket_timeout", "socket_connect_timeout",
+    "health_check_interval", "max_connections", "retry_on_timeout", "ssl_cert_reqs",
+)
+
 
 def _params(timeout: float | None, key_prefix: str, options: dict[str, Any]) -> dict[str, Any]:
     # timeout=None means "never expire", as in Django, so it is always passed.
@@ -120,8 +127,9 @@ def from_url(url: str) -> BaseCache:
 
     Also ``rediss://`` (TLS), ``unix:///path.sock``, ``locmem://[name]``,
     ``file:///path/to/dir`` and ``dummy://``. ``timeout`` (seconds, the default
-    expiry) and ``key_prefix`` are djng's; other Redis options (``db``, ...) are
-    passed to redis-py.
+    expiry) and ``key_prefix`` are djng's; the other Redis options
+    (:data:`REDIS_URL_OPTIONS`, and any other connection option of redis-py's)
+    are passed to redis-py.
     """
     parts, query = _url.split(url, "cache", SCHEMES)
     scheme = parts.scheme.lower()
@@ -135,7 +143,8 @@ def from_url(url: str) -> BaseCache:
             raise ValueError(f"The cache URL {_url.redact(url)!r} names no Redis host")
         known = _redis_options()
         _url.no_more({k: v for k, v in query.items() if k not in known}, url, "cache",
-                     "timeout, key_prefix and redis-py's: " + ", ".join(sorted(known)))
+                     ", ".join(REDIS_URL_OPTIONS) + " and redis-py's other connection options",
+                     candidates=known | {"timeout", "key_prefix"})
         # The remaining query options (db=, ...) stay in the URL for redis-py.
         server = parts._replace(query="&".join(f"{k}={v}" for k, v in query.items())).geturl()
         return Redis(server, **common)

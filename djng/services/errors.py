@@ -57,6 +57,10 @@ CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, Mul
 
 _logger = logging.getLogger("djng.errors")
 
+#: Set in the environ by ``djng.testing.Client(raise_exceptions=True)``: an exception
+#: is raised in the test instead of being sent to the reporter in effect.
+RAISED_IN_TEST = "djng.testing.raise_exceptions"
+
 
 # -- the rule -------------------------------------------------------------------------------
 
@@ -116,6 +120,8 @@ def report(request: HttpRequest, exc: BaseException) -> None:
     request_state.reported = exc
     try:
         got_request_exception.send(sender=None, request=request)
+        if getattr(request, "META", {}).get(RAISED_IN_TEST):
+            return  # the test client raises it in the test: that is its report
         errors.current().report(request, exc)
     except Exception:  # reporting must never turn one failure into two
         _logger.exception("djng could not report an exception")

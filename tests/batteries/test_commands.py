@@ -86,7 +86,7 @@ def columns(path, table: str) -> set[str]:
 def test_help_lists_the_commands(capsys):
     commands.main(["app.py", "help"])
     listing = capsys.readouterr().out
-    assert "Usage: python app.py [command]" in listing
+    assert "Usage: python app.py  " in listing and "python app.py <command> [options]" in listing
     for name in ("migrate", "makemigrations", "createsuperuser", "showmigrations"):
         assert f"    {name}\n" in listing
     assert "runserver" not in listing
@@ -169,6 +169,37 @@ def test_commands_that_make_no_sense_say_so(project):
             commands.main(["app.py", name])
         with pytest.raises(ValueError, match="not available"):
             commands.call(name)
+
+
+def test_an_unknown_command_exits_naming_the_commands(project):
+    result = project.run("migrat")
+    assert result.returncode == 1
+    assert "app.py: unknown command 'migrat'. Did you mean `python app.py migrate`?" in (
+        result.stderr
+    )
+    assert "makemigrations, migrate," in result.stderr
+    assert not (project.dir / "db.sqlite3").exists()
+
+
+@pytest.mark.parametrize("option", ["--help", "-h"])
+def test_help_options_show_djngs_usage(project, option):
+    result = project.run(option)
+    assert result.returncode == 0, result.stderr
+    assert "Usage: python app.py  " in result.stdout
+    assert "serve the app" in result.stdout and "    migrate\n" in result.stdout
+
+
+def test_help_lists_the_commands_from_the_command_line(project):
+    result = project.run("help")
+    assert result.returncode == 0, result.stderr
+    assert "    makemigrations\n" in result.stdout
+
+
+def test_the_script_is_importable_under_its_own_name(project):
+    code = "import app, __main__; print(app is __main__, app.Item is __main__.Item)"
+    result = project.run("shell", "-c", code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("True True")
 
 
 def test_a_failing_command_exits_with_its_error(capsys):

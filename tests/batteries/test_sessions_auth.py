@@ -334,3 +334,33 @@ def test_password_reset_mail_never_links_to_a_hostile_host(database):
     assert outbox.outbox == []
     assert Client(app, base_url="http://localhost").post("/").text == "sent"
     assert outbox.outbox[0].body.startswith("http://localhost/reset/")
+
+
+def test_djng_auth_imports_the_way_it_reads():
+    import djng.auth
+    from djng.auth import User, authenticate, login, login_required, logout
+
+    assert djng.auth is djng.batteries.auth.auth and callable(djng.auth)
+    assert login_required is djng.login_required
+    assert User is djng.auth.User and User._meta.label == "auth.User"
+    assert (login, logout, authenticate) == (djng.auth.login, djng.auth.logout,
+                                             djng.auth.authenticate)
+
+
+def test_import_djng_auth_first_keeps_djng_auth_callable():
+    import subprocess
+    import sys
+
+    from conftest import TIMEOUT, child_env
+
+    code = (
+        "import djng.auth\nfrom djng.auth import User, login_required\nimport djng\n"
+        "app = djng.auth(djng.Router(djng.path('', login_required(lambda r: 'in'))))\n"
+        "from djng.testing import Client\n"
+        "print(User.__name__, Client(app).get('/').status_code)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=child_env(), capture_output=True, text=True,
+        timeout=TIMEOUT,
+    )
+    assert result.stdout.split() == ["User", "302"], result.stderr

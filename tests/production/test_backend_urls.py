@@ -150,6 +150,18 @@ def test_bad_url_fails_at_configure_naming_the_part(service, url, words):
     assert PASSWORD not in message
 
 
+def test_an_unknown_redis_option_lists_the_documented_ones_and_the_closest():
+    with pytest.raises(ValueError) as info:
+        djng.cache.configure("redis://127.0.0.1:6379/0?bogus=1")
+    message = str(info.value)
+    assert "Unknown option(s) bogus" in message
+    assert "known: timeout, key_prefix, db, socket_timeout" in message
+    assert "parser_class" not in message and "command_packer" not in message
+    assert len(message) < 400, message
+    with pytest.raises(ValueError, match=r"socket_timout .*\(did you mean socket_timeout\?\)"):
+        djng.cache.configure("redis://127.0.0.1:6379/0?socket_timout=1")
+
+
 def test_a_bad_environment_url_never_shows_the_password_at_start():
     result = run_python_env(
         "import djng\ndjng.wsgi(lambda request: 'x')\n",

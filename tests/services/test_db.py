@@ -518,3 +518,22 @@ def test_pushing_a_database_url_per_request_reuses_one_alias(tmp_path):
     assert djng.db.Database(url).alias in seen  # the same URL, the same database
     assert djng.db.SQLite(tmp_path / "per-request.sqlite3").alias in seen
 
+
+
+def test_raw_connection_before_djng_db_says_how_to_set_one_up(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import TIMEOUT, child_env
+
+    (tmp_path / "raw.py").write_text(
+        "import djng\nfrom django.db import connection\nconnection.cursor()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "raw.py"], cwd=tmp_path, env=child_env(), capture_output=True,
+        text=True, timeout=TIMEOUT,
+    )
+    assert result.returncode == 1
+    assert "ImproperlyConfigured: django.db.connection is djng.db's default" in result.stderr
+    assert "djng.db.configure(...)" in result.stderr and "DJNG_DATABASE_URL" in result.stderr
+    assert "settings.DATABASES" not in result.stderr
