@@ -25,7 +25,7 @@ from typing import Any
 from . import _django, conf, housekeeping, registry
 from .services import load_environment, secrets
 
-__all__ = ["prepare"]
+__all__ = ["defined_by_script", "prepare"]
 
 
 def prepare(app: Any = None) -> None:
@@ -36,5 +36,15 @@ def prepare(app: Any = None) -> None:
         housekeeping.install()
         _django.context_local_urlconf()
     load_environment()
-    if getattr(app, "__module__", None) != "__main__":
+    if not defined_by_script(app):
         secrets.check()  # an app that signs cookies needs a key: say so now, not mid-request
+
+
+def defined_by_script(app: Any) -> bool:
+    """True for an app defined by the script Python runs (``python app.py``).
+
+    Its module-level ``djng.wsgi(app)`` runs before the ``djng.serve()`` that makes
+    the run a development one, so production checks wait: under a real server
+    the module has its own name.
+    """
+    return getattr(app, "__module__", None) == "__main__"

@@ -186,12 +186,13 @@ def wsgi(
     The folder of the module that defines ``app`` becomes the app's folder
     (``djng.location``) unless the process has one already, so the defaults
     next to the app work under any server. With debugging off this is a
-    production start: if no allowed hosts are configured, it says so once.
+    production start: if no allowed hosts are configured, it says so once (not
+    for an app defined by the script being run: ``python app.py`` develops).
     """
     if isinstance(app, WSGIHandler) and trusted_proxy_headers is None:
         return app
     location.remember(app)
     handler = WSGIHandler(app, trusted_proxy_headers=trusted_proxy_headers)
-    if not debug.default():
+    if not debug.default() and not startup.defined_by_script(app):
         warn_if_unconfigured()
     return handler

@@ -92,16 +92,33 @@ def test_a_production_start_without_hosts_warns_once():
 import logging, sys
 logging.basicConfig(stream=sys.stdout, format="%(name)s %(levelname)s %(message)s")
 import djng
-djng.wsgi(lambda request: "a")
-djng.wsgi(lambda request: "b")
+site = {"__name__": "site"}  # apps of a module, as a server imports them
+exec("a = b = c = lambda request: 'hi'", site)
+djng.wsgi(site["a"])
+djng.wsgi(site["b"])
 djng.hosts.configure(["example.com"])
-djng.wsgi(lambda request: "c")
+djng.wsgi(site["c"])
 """
     )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if "DJNG_ALLOWED_HOSTS" in line]
     assert len(lines) == 1, result.stdout
     assert lines[0].startswith("djng WARNING")
+
+
+def test_no_warning_for_the_app_of_the_script_being_run():
+    """``application = djng.wsgi(app)`` in an app.py that ends with djng.serve(app):
+    ``python app.py`` is a development run (a server imports the module by name)."""
+    result = run_python(
+        """
+import logging, sys
+logging.basicConfig(stream=sys.stdout)
+import djng
+djng.wsgi(lambda request: "a")
+"""
+    )
+    assert result.returncode == 0, result.stderr
+    assert "DJNG_ALLOWED_HOSTS" not in result.stdout
 
 
 def test_no_warning_when_debugging_or_configured_by_the_environment():
