@@ -49,6 +49,25 @@ def child_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def require(*packages: str, extra: str = "test,compat") -> None:
+    """Skip the test unless these packages are installed; fail instead under
+    ``DJNG_REQUIRE_SERVICES=1`` (as in CI), where a skip would hide a missing install."""
+    missing = []
+    for name in packages:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except ModuleNotFoundError:  # the parent package of a dotted name is missing
+            found = False
+        if not found:
+            missing.append(name)
+    if not missing:
+        return
+    reason = f"{', '.join(missing)} not installed (pip install -e '.[{extra}]')"
+    if os.environ.get("DJNG_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason}, and DJNG_REQUIRE_SERVICES=1 requires it", pytrace=False)
+    pytest.skip(reason)
+
+
 def run_python(code: str, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh interpreter without DJANGO_SETTINGS_MODULE."""
     return subprocess.run(

@@ -8,12 +8,11 @@ see another's first request). A block that continues the one before it says
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, child_env
+from conftest import ROOT, child_env, require
 
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
 
@@ -39,11 +38,7 @@ BLOCKS = _blocks()
 
 
 def test_the_blocks_are_collected():
-    if not BLOCKS:
-        reason = "pytest-markdown-docs is not installed (pip install -e '.[test]')"
-        if os.environ.get("DJNG_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require("pytest_markdown_docs", extra="test")
     assert any(block.startswith("README.md::") for block in BLOCKS)
 
 

@@ -10,37 +10,16 @@ the ``test`` extra; without them the test is skipped, or fails under
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import subprocess
 import sys
 
-import pytest
-from conftest import ROOT, child_env
+from conftest import ROOT, child_env, require
 
 PACKAGES = ("mkdocs", "mkdocstrings", "mkdocstrings_handlers.python")
 
 
-def require(*packages: str) -> None:
-    """Skip the test unless these packages are installed (fail instead in CI)."""
-    missing = []
-    for name in packages:
-        try:
-            found = importlib.util.find_spec(name) is not None
-        except ModuleNotFoundError:  # the parent package of a dotted name is missing
-            found = False
-        if not found:
-            missing.append(name)
-    if not missing:
-        return
-    reason = f"{', '.join(missing)} not installed (pip install -e '.[test]')"
-    if os.environ.get("DJNG_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason}, and DJNG_REQUIRE_SERVICES=1 requires it", pytrace=False)
-    pytest.skip(reason)
-
-
 def test_the_site_builds_without_warnings(tmp_path):
-    require(*PACKAGES)
+    require(*PACKAGES, extra="test")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
         cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=300,

@@ -9,14 +9,12 @@ fails under ``DJNG_REQUIRE_SERVICES=1`` (as in CI), where skipping would hide it
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import subprocess
 import sys
 import textwrap
 
 import pytest
-from conftest import ROOT, child_env
+from conftest import ROOT, child_env, require
 
 TIMEOUT = 120
 #: The examples' module-level djng.wsgi(app) is a production start: it needs a key.
@@ -33,17 +31,6 @@ def load(name):
 import djng
 from djng.testing import Client
 """
-
-
-def require(*packages: str) -> None:
-    """Skip the test unless these packages are installed (fail instead in CI)."""
-    missing = [name for name in packages if importlib.util.find_spec(name) is None]
-    if not missing:
-        return
-    reason = f"{', '.join(missing)} not installed (pip install -e '.[test,compat]')"
-    if os.environ.get("DJNG_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason}, and DJNG_REQUIRE_SERVICES=1 requires it", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture
