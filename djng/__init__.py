@@ -44,6 +44,20 @@ from .services import (  # noqa: E402
 from .state import copy_current_context  # noqa: E402
 from .wsgi import wsgi  # noqa: E402
 
+
+def _importable_services() -> None:
+    """``from djng.cache import LocMem``, ``import djng.db``: each service reads as the
+    module its name suggests (the import system hands out the service object)."""
+    import sys
+
+    from .services import SERVICES
+
+    for name, service in SERVICES.items():
+        sys.modules.setdefault(f"{__name__}.{name}", service)
+
+
+_importable_services()
+
 __version__ = "0.1.0"
 
 

@@ -185,3 +185,24 @@ def test_batteries_used_after_the_registry_is_ready_are_installed_then():
     assert result["before"] is False and result["after"] is True
     assert result["body"] == {"user": "AnonymousUser", "authenticated": False}
     assert {"auth", "contenttypes", "sessions", "messages", "admin"} <= set(result["labels"])
+
+
+def test_the_public_namespaces_import_the_way_they_read():
+    result = run_python(
+        textwrap.dedent(
+            """
+            from djng.cache import LocMem
+            from djng.db import SQLite
+            from djng.settings import AlreadyRead
+            from djng.auth import User, login_required
+            import djng.mail, djng.commands, djng.testing
+            import djng
+            assert LocMem is djng.cache.LocMem and SQLite is djng.db.SQLite
+            assert AlreadyRead is djng.settings.AlreadyRead
+            assert login_required is djng.login_required and User is djng.auth.User
+            assert callable(djng.auth) and callable(djng.commands.call)
+            print("ok")
+            """
+        )
+    )
+    assert result.stdout.strip() == "ok", result.stderr
