@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
@@ -51,6 +52,7 @@ _read_settings: set[str] = set()
 _scoped_names: frozenset[str] = frozenset()
 _overlay: Callable[[str], Any] | None = None
 MISSING: Any = object()
+_scope_lock = threading.Lock()
 
 
 class _TrackedSettings(type(settings)):
@@ -103,12 +105,16 @@ def scope_settings(names: Iterable[str], overlay: Callable[[str], Any]) -> None:
     dropped, and never cached again.
     """
     global _scoped_names, _overlay
-    _overlay = overlay
-    _scoped_names = _scoped_names | set(names)
-    for name in _scoped_names:
-        _SETTINGS_CACHE.pop(name, None)
-    if not issubclass(type(settings), _ScopedSettings):
-        object.__dict__["__class__"].__set__(settings, _ScopedSettings)
+    names = set(names)
+    if names <= _scoped_names and _overlay is overlay:
+        return  # the common case, on every push of a known scope: nothing to do
+    with _scope_lock:
+        _overlay = overlay
+        _scoped_names = _scoped_names | names
+        for name in _scoped_names:
+            _SETTINGS_CACHE.pop(name, None)
+        if not issubclass(type(settings), _ScopedSettings):
+            object.__dict__["__class__"].__set__(settings, _ScopedSettings)
 
 
 # -- requests and responses ---------------------------------------------------------------
@@ -269,8 +275,13 @@ def install_apps(names: Iterable[str]) -> None:
     names = list(names)
     # Listed first: models may ask whether their app is installed as they are
     # defined (DRF's Token is abstract unless rest_framework.authtoken is).
-    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, *names]
-    add_app_configs(AppConfig.create(name) for name in names)
+    before = settings.INSTALLED_APPS
+    settings.INSTALLED_APPS = [*before, *names]
+    try:
+        add_app_configs(AppConfig.create(name) for name in names)
+    except BaseException:
+        settings.INSTALLED_APPS = before  # not installed: a corrected retry must not be a no-op
+        raise
 
 
 def forget_app_caches() -> None:

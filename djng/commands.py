@@ -4,9 +4,9 @@
 argument (or one of the script's own, such as a port number or an option) it
 serves; with the name of a Django management command it runs that command
 instead, for the app's models and on the app's database (the ``djng.db`` in
-effect), and returns. A word that names no command exits with an error naming
-the commands (and the closest one); ``python app.py help`` lists them and
-``--help``/``-h`` shows the usage. The same works from code:
+effect), and returns. A word close to a command's name (``migrat``) exits with
+an error naming the closest command and listing them; ``python app.py help``
+lists them and ``--help``/``-h`` alone shows the usage. The same works from code:
 ``djng.commands.call('migrate')``. While it runs, ``import app`` gives the
 running script itself, not a second copy of its models.
 
@@ -82,11 +82,14 @@ def run_from_argv(argv: Sequence[str] | None = None) -> bool:
     if len(argv) < 2:
         return False
     name = argv[1]
-    if name in ("-h", "--help"):
+    if name in ("-h", "--help") and len(argv) == 2:
         print(_help_text(os.path.basename(argv[0])))
         return True
     if not _COMMAND_NAME.fullmatch(name):
         return False  # the script's own arguments (a port, a path, --options) are its own
+    known = name == "help" or name in UNAVAILABLE or name in available()
+    if not known and not difflib.get_close_matches(name, available(), n=1):
+        return False  # a word of the script's own (python app.py production)
     if name in _BATTERY_COMMANDS:
         registry.install_batteries()  # e.g. createsuperuser for an app that has no auth layer yet
     main(argv)

@@ -187,7 +187,8 @@ def _as_app(target: Any, source: str) -> Any:
     if callable(target) and not hasattr(target, "urls"):
         return target
     urls = getattr(target, "urls", target)
-    if isinstance(urls, tuple) and len(urls) == 3:  # (patterns, app_name, namespace)
+    if isinstance(urls, tuple) and len(urls) == 3 and isinstance(urls[1], (str, type(None))):
+        # (patterns, app_name, namespace), as include() and NinjaAPI.urls give it
         patterns, app_name, namespace = urls
     elif isinstance(urls, (list, tuple, str)) or hasattr(urls, "urlpatterns"):
         from django.urls import include

@@ -19,7 +19,6 @@ from django.http import HttpResponse
 
 from .from_wsgi import set_wsgi_headers
 from .services.errors import RAISED_IN_TEST
-from .state import peek
 from .wsgi import WSGIHandler
 
 __all__ = ["Client", "TestResponse"]
@@ -156,8 +155,11 @@ class Client:
             environ = builder.get_environ()
         finally:
             builder.close()
+        # Exceptions to raise here (so not also logged by djng.errors): the list is
+        # shared with the apps a request reaches through from_wsgi(djng.wsgi(...)).
+        raised: list[BaseException] = []
         if self.raise_exceptions:
-            environ[RAISED_IN_TEST] = True  # raised here, so not also logged by djng.errors
+            environ[RAISED_IN_TEST] = raised
 
         started: list = []
 
@@ -179,10 +181,8 @@ class Client:
         response.app_response = getattr(body, "response", None)
         response.request = environ
         self._store_cookies(response)
-        request_state = peek(response.wsgi_request) if response.wsgi_request else None
-        exc = request_state.reported if request_state is not None else None
-        if exc is not None and self.raise_exceptions:
-            raise exc
+        if raised:
+            raise raised[0]
         return response
 
     def _store_cookies(self, response: TestResponse) -> None:

@@ -330,6 +330,17 @@ def test_a_raised_exception_is_not_also_logged(caplog):
     assert [r.name for r in caplog.records if r.exc_info] == ["djng.request"]
 
 
+def test_an_exception_in_a_djng_app_mounted_through_wsgi_is_raised_too():
+    def boom(request):
+        raise ZeroDivisionError("inside")
+
+    inner = djng.Router(djng.path("x", boom))
+    outer = djng.Router(djng.mount("in", djng.from_wsgi(djng.wsgi(inner))))
+    with pytest.raises(ZeroDivisionError, match="inside"):
+        Client(outer).get("/in/x")
+    assert Client(outer, raise_exceptions=False).get("/in/x").status_code == 500
+
+
 def test_content_and_text_of_wsgi_mounts_and_streaming_responses():
     def wsgi_app(environ, start_response):
         start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])

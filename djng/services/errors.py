@@ -57,8 +57,9 @@ CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, Mul
 
 _logger = logging.getLogger("djng.errors")
 
-#: Set in the environ by ``djng.testing.Client(raise_exceptions=True)``: an exception
-#: is raised in the test instead of being sent to the reporter in effect.
+#: Set in the environ by ``djng.testing.Client(raise_exceptions=True)`` to a list: an
+#: exception is appended to it, and raised in the test, instead of being sent to the
+#: reporter in effect.
 RAISED_IN_TEST = "djng.testing.raise_exceptions"
 
 
@@ -120,8 +121,10 @@ def report(request: HttpRequest, exc: BaseException) -> None:
     request_state.reported = exc
     try:
         got_request_exception.send(sender=None, request=request)
-        if getattr(request, "META", {}).get(RAISED_IN_TEST):
-            return  # the test client raises it in the test: that is its report
+        raised_in_test = getattr(request, "META", {}).get(RAISED_IN_TEST)
+        if raised_in_test is not None:
+            raised_in_test.append(exc)  # the test client raises it in the test: its report
+            return
         errors.current().report(request, exc)
     except Exception:  # reporting must never turn one failure into two
         _logger.exception("djng could not report an exception")

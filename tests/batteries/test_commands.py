@@ -181,6 +181,14 @@ def test_an_unknown_command_exits_naming_the_commands(project):
     assert not (project.dir / "db.sqlite3").exists()
 
 
+@pytest.mark.parametrize("argv", [["production"], ["8080"], ["--port", "8080"], ["-h", "0.0.0.0"]])
+def test_the_scripts_own_arguments_are_left_to_it(monkeypatch, argv):
+    """Words far from any command, numbers and options: the script serves."""
+    monkeypatch.setattr(commands, "_is_script", lambda program: True)
+    monkeypatch.setattr(commands, "_importable_as_itself", lambda program: None)
+    assert commands.run_from_argv(["app.py", *argv]) is False
+
+
 @pytest.mark.parametrize("option", ["--help", "-h"])
 def test_help_options_show_djngs_usage(project, option):
     result = project.run(option)
