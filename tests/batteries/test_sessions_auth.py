@@ -158,14 +158,8 @@ def test_a_session_cookie_copied_before_logout_is_logged_out_after_it(site, back
                          djng.path("out", logout))
     options = {} if backend is None else {"session_backend": backend}
     with djng.cache.use(djng.cache.LocMem()):
-        app = djng.auth(router, **options)
-        victim = Client(app)
-        victim.get("/as/ada")
-        stolen = victim.cookies[settings.SESSION_COOKIE_NAME].value
-        victim.get("/out")
-        thief = Client(app)
-        thief.cookies[settings.SESSION_COOKIE_NAME] = stolen
-        assert thief.get("/").json() == {"user": None}
+        assert seen_with_a_cookie_copied_before_logout(djng.auth(router, **options)) == {
+            "user": None}
 
 
 def test_signed_cookie_sessions_are_an_explicit_choice_and_outlive_logout(site):
@@ -173,13 +167,18 @@ def test_signed_cookie_sessions_are_an_explicit_choice_and_outlive_logout(site):
     router = djng.Router(djng.path("", whoami), djng.path("as/<str:username>", login_as),
                          djng.path("out", logout))
     app = djng.auth(router, session_backend="signed_cookies")
+    assert seen_with_a_cookie_copied_before_logout(app) == {"user": "ada"}
+
+
+def seen_with_a_cookie_copied_before_logout(app):
+    """Who a thief is, with ada's session cookie copied before she logged out."""
     victim = Client(app)
     victim.get("/as/ada")
     stolen = victim.cookies[settings.SESSION_COOKIE_NAME].value
     victim.get("/out")
     thief = Client(app)
     thief.cookies[settings.SESSION_COOKIE_NAME] = stolen
-    assert thief.get("/").json() == {"user": "ada"}
+    return thief.get("/").json()
 
 
 def test_login_changes_the_session_key(database):
