@@ -32,11 +32,12 @@ __all__ = ["Caller", "call_endpoint", "caller", "respond"]
 #: How a layer calls the app it wraps: ``(request, args, kwargs) -> response``.
 Caller = Callable[[HttpRequest, tuple, dict], HttpResponseBase]
 
-_NO_KWARGS: dict = {}
+#: Keyword arguments of a call that has none (shared by handler and router; never changed).
+NO_KWARGS: dict = {}
 
 
 def call_endpoint(
-    request: HttpRequest, view: Callable, args: tuple = (), kwargs: dict = _NO_KWARGS
+    request: HttpRequest, view: Callable, args: tuple = (), kwargs: dict = NO_KWARGS
 ) -> HttpResponseBase:
     """Call the endpoint ``view`` with the waiting middleware view hooks around it."""
     request_state = peek(request)
@@ -90,7 +91,7 @@ def caller(app: Callable) -> Caller:
 
 
 def respond(
-    request: HttpRequest, call: Caller, args: tuple = (), kwargs: dict = _NO_KWARGS
+    request: HttpRequest, call: Caller, args: tuple = (), kwargs: dict = NO_KWARGS
 ) -> HttpResponseBase:
     """Call through ``call`` and always return a rendered response, whatever happens."""
     try:

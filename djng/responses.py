@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import json
-from http import HTTPStatus
+from http.client import responses as _REASONS  # the reason phrase of each status
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -110,9 +110,6 @@ def _describe(value: Any) -> str:
     name = type(value).__name__
     article = "an" if name[:1].lower() in "aeiou" else "a"
     return f"{article} {name} ({value!r:.60})"
-
-
-_REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
 def _reason(status: int) -> str:

@@ -26,7 +26,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern, URLPattern, URLRes
 
 from . import location
 from ._route_index import RouteIndex, literal_of, prefix_of
-from .handler import call_endpoint
+from .handler import NO_KWARGS, call_endpoint
 from .layers import Dispatcher, router_of
 from .responses import error_response, to_response
 
@@ -36,9 +36,6 @@ __all__ = [
 
 # A parameter of Django's path syntax, '<name>' or '<converter:name>' (compiled when used).
 _PARAMETER = r"<(?:[^<>:]+:)?[^<>]+>"
-
-# What a mount's match captured: nothing (shared; never changed in place).
-_NO_KWARGS: dict = {}
 
 #: The request methods a route may name.
 METHODS = frozenset(
@@ -127,7 +124,7 @@ class Route:
             if path.startswith(prefix) and (
                 len(path) == len(prefix) or path[len(prefix)] == "/" or not prefix
             ):
-                return path[len(prefix):], (), _NO_KWARGS
+                return path[len(prefix):], (), NO_KWARGS
             return None
         return self.pattern.match(path)
 
