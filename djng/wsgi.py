@@ -140,7 +140,7 @@ class PlainBody:
         self._ctx.run(housekeeping.close_response, self.response)
 
 
-class Body:
+class Body(PlainBody):
     """The response body, each step and the final close() run in the request's context.
 
     An exception while the body is produced (a streaming response's generator
@@ -148,14 +148,12 @@ class Body:
     status line is sent already, so the server can only cut the body short.
     """
 
-    __slots__ = ("_ctx", "request", "response", "_chunks")
+    __slots__ = ("_chunks",)
 
     def __init__(
         self, ctx: Context, request: HttpRequest, response: HttpResponseBase, chunks: Iterator
     ) -> None:
-        self._ctx = ctx
-        self.request = request
-        self.response = response
+        super().__init__(ctx, request, response)
         self._chunks = chunks
 
     def __iter__(self) -> Body:
@@ -169,9 +167,6 @@ class Body:
         except Exception as exc:
             self._ctx.run(report, self.request, exc)
             raise
-
-    def close(self) -> None:
-        self._ctx.run(housekeeping.close_response, self.response)
 
 
 def wsgi(
