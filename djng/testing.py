@@ -222,10 +222,6 @@ class TestResponse(HttpResponse):
         super().__init__(content, status=int(code), reason=reason or None)
         set_wsgi_headers(self, headers)
 
-    @property
-    def text(self) -> str:
-        return self.content.decode(self.charset or "utf-8")
-
     def json(self, **kwargs: Any) -> Any:
         return jsonlib.loads(self.text, **kwargs)
 

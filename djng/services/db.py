@@ -168,11 +168,9 @@ class Database:
             raise TypeError(f"djng.db.Database() takes a URL or a dict, got {settings!r}")
         config.setdefault("CONN_MAX_AGE", conn_max_age)
         config.setdefault("CONN_HEALTH_CHECKS", conn_health_checks)
-        config.setdefault("OPTIONS", {})
-        if options:
-            config["OPTIONS"] = {**config.get("OPTIONS", {}), **options}
+        config["OPTIONS"] = {**config.get("OPTIONS", {}), **(options or {})}
         if connect_timeout is not None and config["ENGINE"] in _SERVER_ENGINES:
-            config["OPTIONS"] = {"connect_timeout": connect_timeout, **config.get("OPTIONS", {})}
+            config["OPTIONS"] = {"connect_timeout": connect_timeout, **config["OPTIONS"]}
         self.settings = config
         self.alias = _register(alias, config)
 

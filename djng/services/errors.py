@@ -52,7 +52,8 @@ __all__ = [
     "response_for_exception",
 ]
 
-#: Exceptions Django maps to a 4xx response rather than a reported 500.
+#: Exceptions Django maps to a 4xx response rather than a reported 500 (the ones
+#: :func:`response_for_exception` answers before its 500: keep the two together).
 CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, MultiPartParserError)
 
 _logger = logging.getLogger("djng.errors")
