@@ -14,6 +14,7 @@ from django import forms  # noqa: E402
 from .from_wsgi import from_wsgi  # noqa: E402
 from .health import health  # noqa: E402
 from .legacy import ErrorWrapper, escape, template  # noqa: E402
+from .lifespan import lifespan  # noqa: E402
 from .middleware import gzip, middleware  # noqa: E402
 from .reconfigure import reconfigure  # noqa: E402
 from .registry import install  # noqa: E402
@@ -76,6 +77,7 @@ _LAZY = {
     "login_required": (".batteries.auth", "login_required"),
     "static": (".batteries.static", "static"),
     "admin": (".batteries.admin", "admin"),
+    "asgi": (".asgi", "asgi"),
 }
 
 
@@ -105,6 +107,7 @@ __all__ = [
     "StreamingResponse",
     "TemplateResponse",
     "admin",
+    "asgi",
     "auth",
     "cache",
     "copy_current_context",
@@ -119,6 +122,7 @@ __all__ = [
     "health",
     "hosts",
     "install",
+    "lifespan",
     "login_required",
     "mail",
     "messages",

@@ -385,7 +385,9 @@ class _ContextValue:
     _MISSING: Any = object()
 
     def __init__(self, name: str) -> None:
-        object.__setattr__(self, "_var", ContextVar(name))
+        from .state import request_variable
+
+        object.__setattr__(self, "_var", request_variable(ContextVar(name), self._MISSING))
 
     def __getattr__(self, key: str) -> Any:
         if key == "value":

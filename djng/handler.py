@@ -14,23 +14,37 @@ around it exactly once: ``process_view`` in order, ``process_exception`` and
 adapter, each ``djng.middleware`` wrapper): call the app, render a lazy
 ``TemplateResponse``, and turn an exception into a response by the one rule
 (``djng.services.errors.response_for_exception``).
+
+Each has an async twin (:func:`acall_endpoint`, :func:`arespond`,
+:func:`acaller`) for the layers' async path under ``djng.asgi``: an async
+endpoint is awaited on the event loop; a sync one hops once to the request's
+worker thread (``djng.workers``), middleware view hooks included. Under WSGI an
+async view runs to completion in the request's thread (``to_response``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from .layers import router_of
+from .layers import async_of, router_of
 from .responses import to_response
-from .services.errors import response_for_exception
+from .services.errors import is_server_error, response_for_exception
 from .state import peek
+from .workers import in_worker
 
-__all__ = ["Caller", "call_endpoint", "caller", "respond"]
+__all__ = [
+    "ACaller", "Caller", "acall_endpoint", "acaller", "arespond", "call_endpoint", "caller",
+    "respond",
+]
 
 #: How a layer calls the app it wraps: ``(request, args, kwargs) -> response``.
 Caller = Callable[[HttpRequest, tuple, dict], HttpResponseBase]
+#: The same, on the async path.
+ACaller = Callable[[HttpRequest, tuple, dict], Awaitable[HttpResponseBase]]
 
 #: Keyword arguments of a call that has none (shared by handler and router; never changed).
 NO_KWARGS: dict = {}
@@ -81,6 +95,66 @@ def _process_exception(hooks: tuple, request: HttpRequest, exc: Exception) -> Ht
     raise exc
 
 
+async def acall_endpoint(
+    request: HttpRequest, view: Callable, args: tuple = (), kwargs: dict = NO_KWARGS
+) -> HttpResponseBase:
+    """:func:`call_endpoint` on the async path: an async view is awaited on the
+    loop, a sync one (with the view hooks) runs on the request's worker thread."""
+    twin = async_of(view)
+    if twin is None:
+        return await _call_endpoint_in_worker(request, view, args, kwargs)
+    request_state = peek(request)
+    hooks = request_state.view_hooks if request_state is not None else ()
+    if not hooks:
+        return to_response(await twin(request, *args, **kwargs), view)
+    request_state.view_hooks = ()
+    for mw in hooks:
+        process_view = getattr(mw, "process_view", None)
+        if process_view is not None:
+            result = await _maybe_in_worker(process_view, request, view, args, kwargs)
+            if result is not None:
+                response = to_response(result, process_view)
+                break
+    else:
+        try:
+            response = to_response(await twin(request, *args, **kwargs), view)
+        except Exception as exc:
+            response = await _aprocess_exception(hooks, request, exc)
+    if getattr(response, "render", None) is not None:
+        for mw in reversed(hooks):
+            process_template_response = getattr(mw, "process_template_response", None)
+            if process_template_response is not None:
+                response = await _maybe_in_worker(process_template_response, request, response)
+                if response is None:
+                    raise ValueError(
+                        f"{type(mw).__qualname__}.process_template_response didn't return "
+                        "an HttpResponse object. It returned None instead."
+                    )
+    return response
+
+
+_call_endpoint_in_worker = in_worker(call_endpoint)
+
+
+async def _aprocess_exception(
+    hooks: tuple, request: HttpRequest, exc: Exception
+) -> HttpResponseBase:
+    for mw in reversed(hooks):
+        process_exception = getattr(mw, "process_exception", None)
+        if process_exception is not None:
+            result = await _maybe_in_worker(process_exception, request, exc)
+            if result is not None:
+                return to_response(result, process_exception)
+    raise exc
+
+
+async def _maybe_in_worker(func: Callable, *args: Any) -> Any:
+    """Await an async hook; run a sync one (Django's are) on the worker thread."""
+    if iscoroutinefunction(func):
+        return await func(*args)
+    return await in_worker(func)(*args)
+
+
 def caller(app: Callable) -> Caller:
     """How a layer calls ``app``, decided once: an app with a URL dispatcher inside
     is called as it is (the dispatcher calls the endpoint it picks); anything else
@@ -88,6 +162,21 @@ def caller(app: Callable) -> Caller:
     if router_of(app) is None:
         return lambda request, args, kwargs: call_endpoint(request, app, args, kwargs)
     return lambda request, args, kwargs: to_response(app(request, *args, **kwargs), app)
+
+
+def acaller(app: Callable) -> ACaller:
+    """:func:`caller` on the async path: ``app``'s async twin, else a hop for the whole app."""
+    twin = async_of(app)
+    if router_of(app) is None:
+        return lambda request, args, kwargs: acall_endpoint(request, app, args, kwargs)
+    if twin is None:
+        call = in_worker(caller(app))
+        return lambda request, args, kwargs: call(request, args, kwargs)
+
+    async def call_twin(request: HttpRequest, args: tuple, kwargs: dict) -> HttpResponseBase:
+        return to_response(await twin(request, *args, **kwargs), app)
+
+    return call_twin
 
 
 def respond(
@@ -100,4 +189,21 @@ def respond(
             response = response.render()
     except Exception as exc:
         response = response_for_exception(request, exc)
+    return response
+
+
+async def arespond(
+    request: HttpRequest, call: ACaller, args: tuple = (), kwargs: dict = NO_KWARGS
+) -> HttpResponseBase:
+    """:func:`respond` on the async path. A lazy response is rendered, and a server
+    error reported (a reporter may send mail), on the worker thread."""
+    try:
+        response = await call(request, args, kwargs)
+        if getattr(response, "render", None) is not None and not response.is_rendered:
+            response = await in_worker(response.render)()
+    except Exception as exc:
+        if is_server_error(exc):
+            response = await in_worker(response_for_exception)(request, exc)
+        else:
+            response = response_for_exception(request, exc)
     return response

@@ -11,7 +11,7 @@ replaces them with the same functions behind a cheap guard:
   end did not close them all): once a request's connections are closed again,
   the next requests skip them, so one ORM query does not slow every later
   request of its thread;
-- ``close_caches`` runs only in a request whose context opened a cache handle
+- ``close_caches`` runs only in a request whose context used a cache handle
   (djng's ``ContextCache`` is the only cache Django is configured with);
 - ``reset_urlconf`` does not run inside a djng request, whose context (and the
   urlconf set in it) is discarded when the request ends.
@@ -96,6 +96,28 @@ def send_request_finished(sender: Any) -> None:
         or signals.request_finished.receivers != _quiet_finished
     ):
         signals.request_finished.send(sender=sender)
+
+
+def finished_has_work() -> bool:
+    """Whether ``request_finished`` has work beyond this thread's connections (a
+    receiver of yours, a cache handle to close): ``djng.asgi`` then closes a
+    request that used no worker thread on one all the same."""
+    return cache_handle_opened.get() or signals.request_finished.receivers != _quiet_finished
+
+
+def worker_taken() -> None:
+    """A request took this worker thread (``djng.asgi``): the connection housekeeping
+    ``request_started`` does, on the thread whose connections it will use."""
+    if getattr(_thread, "connected", False):
+        reset_queries()
+        close_old_connections_if_connected()
+
+
+def close_connections() -> None:
+    """Close this thread's database connections (a worker thread that stops)."""
+    if getattr(_thread, "connected", False):
+        connections.close_all()
+        _thread.connected = False
 
 
 def close_response(response: Any) -> None:

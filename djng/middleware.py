@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from asgiref.sync import markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
-from .handler import caller, respond
-from .layers import layer, router_of
+from .handler import acaller, arespond, caller, respond
+from .layers import async_of, layer, router_of
 from .state import state
+from .workers import in_worker
 
 __all__ = ["gzip", "middleware"]
 
@@ -29,6 +31,11 @@ def middleware(cls: type, **options: Any) -> Callable[[Callable], Callable]:
     responses by djng's one rule, as in Django); ``process_view``,
     ``process_exception`` and ``process_template_response`` run around the
     endpoint the request reaches (``djng.handler``).
+
+    Around async views (under ``djng.asgi``), a class that is ``async_capable``
+    (Django's ``MiddlewareMixin`` classes are) runs in Django's async mode:
+    native async middleware on the loop, ``MiddlewareMixin``'s sync hooks on the
+    request's worker thread. A sync-only class runs on that thread as a whole.
     """
     if not callable(cls):
         raise TypeError(f"djng.middleware() needs a Django middleware class, got {cls!r}")
@@ -52,7 +59,8 @@ def middleware(cls: type, **options: Any) -> Callable[[Callable], Callable]:
         instance = cls(get_response, **options)
         has_hooks = any(hasattr(instance, hook) for hook in _VIEW_HOOKS)
 
-        def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        def around(request: HttpRequest, mw: Any, args: tuple, kwargs: dict) -> Callable:
+            """Set the request up for ``mw``; returns what puts it back."""
             request_state = state(request)
             saved = request_state.route_args, request_state.view_hooks
             saved_urlconf = request.__dict__.get("urlconf", _MISSING)
@@ -62,18 +70,49 @@ def middleware(cls: type, **options: Any) -> Callable[[Callable], Callable]:
                 # APPEND_SLASH) must use the dispatcher that path_info is relative to.
                 request.urlconf = router
             if has_hooks:
-                request_state.view_hooks = (*request_state.view_hooks, instance)
-            try:
-                return instance(request)
-            finally:
+                request_state.view_hooks = (*request_state.view_hooks, mw)
+
+            def restore() -> None:
                 request_state.route_args, request_state.view_hooks = saved
                 if saved_urlconf is _MISSING:
                     request.__dict__.pop("urlconf", None)
                 else:
                     request.urlconf = saved_urlconf
 
+            return restore
+
+        def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            restore = around(request, instance, args, kwargs)
+            try:
+                return instance(request)
+            finally:
+                restore()
+
+        twin = None
+        if async_of(app) is not None:
+            if getattr(cls, "async_capable", False):
+                acall = acaller(app)
+
+                async def aget_response(request: HttpRequest) -> HttpResponseBase:
+                    args, kwargs = state(request).route_args
+                    return await arespond(request, acall, args, kwargs)
+
+                # Django's async mode: the class sees a coroutine get_response.
+                ainstance = cls(markcoroutinefunction(aget_response), **options)
+
+                async def twin(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                    restore = around(request, ainstance, args, kwargs)
+                    try:
+                        return await ainstance(request)
+                    finally:
+                        restore()
+            else:
+                # A sync-only middleware: the whole layer runs on the worker thread,
+                # and the async views inside come back to the loop from there.
+                twin = in_worker(view)
+
         view.middleware = instance
-        return layer(view, app)
+        return layer(view, app, twin)
 
     return wrap
 

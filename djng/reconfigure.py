@@ -2,7 +2,8 @@
 
 The backends are in effect for the whole of the wrapped app's request: the
 view, an unhandled exception's report and error page, the rendering of a lazy
-``TemplateResponse`` and the iteration of a streaming body (``Use.bind``).
+``TemplateResponse`` and the iteration of a streaming body, sync or async
+(``Use.bind``), whether the app's views are sync or async.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
 
-from .layers import layer
+from .layers import async_of, layer
 from .responses import to_response
 from .services import SERVICES
 from .services.errors import is_server_error, response_for_exception
 from .services.stack import Use
+from .workers import in_worker
 
 __all__ = ["reconfigure"]
 
@@ -47,7 +49,10 @@ def reconfigure(app: Callable | None = None, /, **backends: Any) -> Callable:
         def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             return scope.run(_call, scope, app, request, args, kwargs)
 
-        return layer(view, app)
+        async def twin(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            return await scope.arun(_acall, scope, app, request, args, kwargs)
+
+        return layer(view, app, twin)
 
     return wrap if app is None else wrap(app)
 
@@ -59,4 +64,16 @@ def _call(scope: Use, app: Callable, request: HttpRequest, args: tuple, kwargs: 
         if not is_server_error(exc):
             raise
         return response_for_exception(request, exc)
+    return scope.bind(response)
+
+
+async def _acall(
+    scope: Use, app: Callable, request: HttpRequest, args: tuple, kwargs: dict
+) -> HttpResponseBase:
+    try:
+        response = to_response(await async_of(app)(request, *args, **kwargs), app)
+    except Exception as exc:
+        if not is_server_error(exc):
+            raise
+        return await in_worker(response_for_exception)(request, exc)
     return scope.bind(response)

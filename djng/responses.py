@@ -4,10 +4,12 @@ view's return value becomes a response."""
 from __future__ import annotations
 
 import html
+import inspect
 import json
 from http.client import responses as _REASONS  # the reason phrase of each status
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import (
     FileResponse,
@@ -74,10 +76,18 @@ def to_response(value: Any, view: Any) -> HttpResponseBase:
         )
     if isinstance(value, tuple) and 2 <= len(value) <= 3:
         return _from_tuple(value, view)
+    if inspect.isawaitable(value):
+        # An async view on the sync path (WSGI, the test client, a sync layer of
+        # yours): run it to completion here, its sync calls on this thread.
+        return to_response(async_to_sync(_result_of)(value), view)
     raise TypeError(
         f"The view {view_name(view)} returned {_describe(value)}. "
         f"A view must return {RETURNABLE}."
     )
+
+
+async def _result_of(awaitable: Any) -> Any:
+    return await awaitable
 
 
 def _from_tuple(value: tuple, view: Any) -> HttpResponseBase:

@@ -26,8 +26,8 @@ from django.urls.resolvers import RegexPattern, RoutePattern, URLPattern, URLRes
 
 from . import location
 from ._route_index import RouteIndex, literal_of, prefix_of
-from .handler import NO_KWARGS, call_endpoint
-from .layers import Dispatcher, router_of
+from .handler import NO_KWARGS, acall_endpoint, acaller, call_endpoint
+from .layers import Dispatcher, async_of, declare_async, router_of
 from .responses import error_response, to_response
 
 __all__ = [
@@ -234,6 +234,10 @@ class Router(Dispatcher):
         self.urlpatterns = [_django_pattern(route) for route in self.routes]
         self._index = RouteIndex(self.routes)
         self._plain_mounts = _plain_mounts(self.routes)
+        declare_async(self, self.acall if any(map(_has_async, self.routes)) else None)
+        hooks = [hook for route in self.routes for hook in getattr(route.view, "djng_lifespan", ())]
+        if hooks:  # the start-up and shutdown of the apps it mounts (djng.lifespan)
+            self.djng_lifespan = tuple(dict.fromkeys(hooks))
 
     def match(self, path: str, method: str) -> tuple[Route | None, Any, set[str] | None]:
         """Which route answers ``path`` (without its leading slash) for ``method``.
@@ -245,6 +249,39 @@ class Router(Dispatcher):
         return self._index.find(path, method)
 
     def dispatch(self, request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
+        found = self._find(request, kwargs)
+        if not isinstance(found, tuple):
+            return found  # 405
+        call, target, prefixes, rest, args, route_kwargs = found
+        if not prefixes:
+            return call(request, target, args, route_kwargs)
+        saved = _enter_under(request, prefixes, rest)
+        try:
+            return call(request, target, args, route_kwargs)
+        finally:
+            _leave_under(request, saved)
+
+    async def adispatch(self, request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
+        """:meth:`dispatch` on the async path: routing on the loop, an async endpoint
+        awaited there, a sync one on the request's worker thread."""
+        found = self._find(request, kwargs)
+        if not isinstance(found, tuple):
+            return found
+        call, target, prefixes, rest, args, route_kwargs = found
+        acall = _acall_mounted if call is _call_mounted else acall_endpoint
+        if not prefixes:
+            return await acall(request, target, args, route_kwargs)
+        saved = _enter_under(request, prefixes, rest)
+        try:
+            return await acall(request, target, args, route_kwargs)
+        finally:
+            _leave_under(request, saved)
+
+    def _find(self, request: HttpRequest, kwargs: dict) -> tuple | HttpResponse:
+        """What answers ``request``: ``(call, target, prefixes, rest, args, kwargs)``
+        (``call`` is :func:`call_endpoint` for a view, :func:`_call_mounted` for a
+        mounted app; ``prefixes`` the matched mount prefixes, ``rest`` the path
+        under them), a 405 response, or ``Http404``."""
         path_info = request.path_info
         path = path_info[1:] if path_info[:1] == "/" else path_info
         method = request.method
@@ -268,14 +305,11 @@ class Router(Dispatcher):
                 route_kwargs = {**kwargs, **route_kwargs}
             if not route.is_mount:
                 view = route.view if route.views is None else route.views[method]
-                if not prefixes:
-                    return call_endpoint(request, view, route_args, route_kwargs)
-                return _call_under(request, prefixes, "/" + path, call_endpoint, view,
-                                   route_args, route_kwargs)
+                return call_endpoint, view, prefixes, "/" + path, route_args, route_kwargs
             prefixes.append(path[: len(path) - len(rest)].rstrip("/"))
             inner = route.router
             if type(inner) is not Router or route.view is not inner:
-                return _call_under(request, prefixes, rest, _call_mounted, route, route_kwargs)
+                return _call_mounted, route, prefixes, rest, (), route_kwargs
             # A plain Router mounted in this one: route in it without touching the
             # request, which is set once for the endpoint at the end.
             router, kwargs = inner, route_kwargs
@@ -310,12 +344,20 @@ class DjangoURLs(Dispatcher):
             URLResolver(RegexPattern(r"^"), patterns, app_name=app_name, namespace=namespace)
         ]
         self._resolver = URLResolver(RegexPattern(r"^/"), self.urlpatterns)
+        declare_async(self, self.acall if _any_async_view(self.urlpatterns) else None)
 
     def dispatch(self, request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
+        match, route_kwargs = self._resolve(request, kwargs)
+        return call_endpoint(request, match.func, match.args, route_kwargs)
+
+    async def adispatch(self, request: HttpRequest, **kwargs: Any) -> HttpResponseBase:
+        match, route_kwargs = self._resolve(request, kwargs)
+        return await acall_endpoint(request, match.func, match.args, route_kwargs)
+
+    def _resolve(self, request: HttpRequest, kwargs: dict) -> tuple[Any, dict]:
         match = self._resolver.resolve(request.path_info)  # Resolver404 is a 404
         request.resolver_match = match
-        route_kwargs = {**kwargs, **match.kwargs} if kwargs else match.kwargs
-        return call_endpoint(request, match.func, match.args, route_kwargs)
+        return match, ({**kwargs, **match.kwargs} if kwargs else match.kwargs)
 
     def __repr__(self) -> str:
         resolver = self.urlpatterns[0]
@@ -360,11 +402,10 @@ def _not_allowed(request: HttpRequest, allowed: set[str]) -> HttpResponse:
     return response
 
 
-def _call_under(
-    request: HttpRequest, prefixes: list[str], rest: str, call: Callable, *args: Any
-) -> HttpResponseBase:
-    """``call(request, *args)`` with the matched ``prefixes`` moved from PATH_INFO to
-    SCRIPT_NAME: the app sees the rest in ``request.path_info``."""
+def _enter_under(request: HttpRequest, prefixes: list[str], rest: str) -> tuple:
+    """Move the matched ``prefixes`` from PATH_INFO to SCRIPT_NAME: the app called
+    next sees the rest in ``request.path_info``. Returns what :func:`_leave_under`
+    puts back."""
     meta = request.META
     saved = request.path_info, meta.get("SCRIPT_NAME", ""), meta.get("PATH_INFO", "")
     inner_path = rest if rest[:1] == "/" else "/" + rest
@@ -373,20 +414,35 @@ def _call_under(
     if prefix:
         meta["SCRIPT_NAME"] = saved[1].rstrip("/") + "/" + _to_wsgi(prefix)
     meta["PATH_INFO"] = _to_wsgi(inner_path)
-    try:
-        return call(request, *args)
-    finally:
-        request.path_info, meta["SCRIPT_NAME"], meta["PATH_INFO"] = saved
+    return saved
 
 
-def _call_mounted(request: HttpRequest, route: Route, kwargs: dict) -> HttpResponseBase:
+def _leave_under(request: HttpRequest, saved: tuple) -> None:
+    request.path_info, request.META["SCRIPT_NAME"], request.META["PATH_INFO"] = saved
+
+
+def _call_mounted(
+    request: HttpRequest, route: Route, args: tuple, kwargs: dict
+) -> HttpResponseBase:
     """Call a mounted app that is not a plain Router (the request is set for it)."""
     app, router = route.view, route.router
     if router is None:
-        return call_endpoint(request, app, (), kwargs)
+        return call_endpoint(request, app, args, kwargs)
     if app is router and type(app).__call__ is Dispatcher.__call__:
         return router.dispatch(request, **kwargs)  # the urlconf is the outer Router
-    return to_response(app(request, **kwargs), app)
+    return to_response(app(request, *args, **kwargs), app)
+
+
+async def _acall_mounted(
+    request: HttpRequest, route: Route, args: tuple, kwargs: dict
+) -> HttpResponseBase:
+    """:func:`_call_mounted` on the async path."""
+    app, router = route.view, route.router
+    if router is None:
+        return await acall_endpoint(request, app, args, kwargs)
+    if app is router and type(app).__call__ is Dispatcher.__call__ and async_of(app):
+        return await router.adispatch(request, **kwargs)
+    return await acaller(app)(request, args, kwargs)
 
 
 def _to_wsgi(text: str) -> str:
@@ -467,4 +523,26 @@ def _dispatcher(views: dict[str, Callable]) -> Callable:
             return _not_allowed(request, set(views))
         return to_response(view(request, *args, **kwargs), view)
 
-    return dispatch
+    async def adispatch(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        view = views.get(request.method)
+        if view is None:
+            return _not_allowed(request, set(views))
+        return await acall_endpoint(request, view, args, kwargs)
+
+    return declare_async(dispatch, adispatch if any(map(async_of, views.values())) else None)
+
+
+def _any_async_view(patterns: Any) -> bool:
+    """Whether Django URL patterns (resolvers included) reach an async view."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            if _any_async_view(pattern.url_patterns):
+                return True
+        elif async_of(pattern.callback) is not None:
+            return True
+    return False
+
+
+def _has_async(route: Route) -> bool:
+    """Whether ``route`` reaches an async view (its Router then has an async twin)."""
+    return async_of(route.view) is not None

@@ -9,30 +9,68 @@ The lifecycle of serving lives beside it, in context variables, so that it
 follows the request's own context (a copy per request, see ``djng.wsgi``):
 
 - :data:`in_request`: true inside a request served by djng; ``S.push()`` needs it;
-- :data:`cache_handle_opened`: this request's context opened a Django cache
+- :data:`cache_handle_opened`: this request's context used a Django cache
   handle, so Django's ``close_caches`` has work when the request ends;
 - the current Router, for ``reverse()`` and ``{% url %}``, is Django's own
   urlconf (``django.urls.set_urlconf``), which is context-local already.
+
+Each request starts from :func:`fresh_context`: a copy of the caller's context
+in which the lifecycle's variables (these two, the urlconf and the script
+prefix) are set to their starting values, whatever the server left in its own
+context. The service stacks are copied as they are: a server pushes nothing,
+and what a test pushes around its client (``with djng.cache.use(...)``) is
+meant to reach the request.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from contextvars import ContextVar, copy_context
+from contextvars import Context, ContextVar, copy_context
 from typing import Any, TypeVar
 
 __all__ = [
-    "RequestState", "cache_handle_opened", "copy_current_context", "in_request", "peek", "state",
+    "RequestState", "cache_handle_opened", "copy_current_context", "fresh_context",
+    "in_request", "peek", "request_variable", "state",
 ]
 
 T = TypeVar("T")
 
-#: True inside a request served by djng (set in the request's own context copy).
-in_request: ContextVar[bool] = ContextVar("djng.in_request", default=False)
+#: The context variables a request starts from scratch, with their starting values.
+_request_variables: list[tuple[ContextVar, Any]] = []
 
-#: Set by ``ContextCache`` when Django opens a cache handle in this context.
-cache_handle_opened: ContextVar[bool] = ContextVar("djng.cache_handle_opened", default=False)
+
+def request_variable(variable: ContextVar[T], start: Any) -> ContextVar[T]:
+    """Declare ``variable`` per-request: every request starts with it set to ``start``."""
+    _request_variables.append((variable, start))
+    return variable
+
+
+def _start_request_variables() -> None:
+    for variable, start in _request_variables:
+        variable.set(start)
+
+
+def fresh_context() -> Context:
+    """A copy of the current context, with djng's per-request variables at their start.
+
+    What a request sets in it dies with it; what the server (or an earlier
+    request, through a server that reuses a context) left in the lifecycle's
+    variables does not reach it. Other libraries' variables (tracing, logging)
+    are kept.
+    """
+    context = copy_context()
+    context.run(_start_request_variables)
+    return context
+
+
+#: True inside a request served by djng (set in the request's own context copy).
+in_request: ContextVar[bool] = request_variable(ContextVar("djng.in_request", default=False), False)
+
+#: Set by ``ContextCache`` when the cache is used in this context.
+cache_handle_opened: ContextVar[bool] = request_variable(
+    ContextVar("djng.cache_handle_opened", default=False), False
+)
 
 
 class RequestState:

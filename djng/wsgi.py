@@ -15,8 +15,9 @@ One request, start to end:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Iterator
-from contextvars import Context, copy_context
+from contextvars import Context
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -25,10 +26,11 @@ from django.urls import set_script_prefix, set_urlconf
 from . import _django, housekeeping, location, proxy, registry, startup
 from .handler import call_endpoint, caller, respond
 from .layers import Dispatcher, router_of
+from .lifespan import Lifespan
 from .services import debug
 from .services.errors import report, response_for_exception
 from .services.hosts import check_host, warn_if_unconfigured
-from .state import in_request
+from .state import fresh_context, in_request
 
 __all__ = ["WSGIHandler", "wsgi"]
 
@@ -56,6 +58,8 @@ class WSGIHandler:
 
         self.request_class = Request
         self.app = app
+        #: The app's start-up and shutdown hooks (``djng.lifespan``), run once per process.
+        self.lifespan = Lifespan(app)
         #: The app's URL dispatcher, the urlconf of its requests (None: the app is an endpoint).
         self.router = router_of(app)
         if self.router is None:
@@ -67,21 +71,17 @@ class WSGIHandler:
             self._call = caller(app)
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        ctx = copy_context()
+        if not self.lifespan.started:
+            self.lifespan.start_once()
+        ctx = fresh_context()
         request, response = ctx.run(self.get_response, environ)
-        store = _django.header_store(response)
-        headers = [*store.values()]
-        streaming = response.streaming
-        if not streaming and "content-length" not in store:
-            # Sent, not stored on the response: the same header list, without
-            # a second pass through the response's header validation.
-            headers.append(("Content-Length", str(len(response.content))))
-        cookies = response.cookies
-        if cookies:
-            headers += [("Set-Cookie", cookie.OutputString()) for cookie in cookies.values()]
-        start_response(f"{response.status_code} {response.reason_phrase}", headers)
+        start_response(f"{response.status_code} {response.reason_phrase}", headers_of(response))
         if environ.get("REQUEST_METHOD") == "HEAD":
             return Body(ctx, request, response, iter(()))
+        streaming = response.streaming
+        if streaming and response.is_async:
+            # Each chunk as it comes (Django's own iteration would gather them all).
+            return Body(ctx, request, response, ctx.run(iterate_async, response))
         if not streaming and type(response).__iter__ is _PLAIN_ITER:
             # The chunks are bytes already; iterating them runs no code, so the
             # server iterates them directly and only close() needs the context.
@@ -95,6 +95,16 @@ class WSGIHandler:
 
     def get_response(self, environ: dict) -> tuple[HttpRequest, HttpResponseBase]:
         """Build the request and answer it; call inside the request's own context."""
+        request, response = self.begin(environ)
+        if response is None:
+            response = respond(request, self._call)
+        _django.add_closer(response, request.close)
+        return request, response
+
+    def begin(self, environ: dict) -> tuple[HttpRequest, HttpResponseBase | None]:
+        """Start the request in the current context: the lifecycle, ``request_started``
+        and the request object; a response already if the request is refused (its
+        Host) or its chunked body cannot be read. Shared with ``djng.asgi``."""
         if self._fix_environ is not None:
             self._fix_environ(environ)
         if not registry.serving:
@@ -112,11 +122,46 @@ class WSGIHandler:
             if "HTTP_TRANSFER_ENCODING" in environ and request.body_unsized:
                 request.read_unsized_body()
         except Exception as exc:
-            response = response_for_exception(request, exc)
-        else:
-            response = respond(request, self._call)
-        _django.add_closer(response, request.close)
-        return request, response
+            return request, response_for_exception(request, exc)
+        return request, None
+
+
+def headers_of(response: HttpResponseBase) -> list[tuple[str, str]]:
+    """The header lines to send for ``response``: its headers, a ``Content-Length``
+    for a body of known size, and every cookie (shared with ``djng.asgi``)."""
+    store = _django.header_store(response)
+    headers = [*store.values()]
+    if not response.streaming and "content-length" not in store:
+        # Sent, not stored on the response: the same header list, without
+        # a second pass through the response's header validation.
+        headers.append(("Content-Length", str(len(response.content))))
+    cookies = response.cookies
+    if cookies:
+        headers += [("Set-Cookie", cookie.OutputString()) for cookie in cookies.values()]
+    return headers
+
+
+def iterate_async(response: HttpResponseBase) -> Iterator[bytes]:
+    """A sync iterator over an async streaming body, a chunk at a time: the
+    chunks run on an event loop of this response's own, closed at the end."""
+    chunks = aiter(response.streaming_content)
+    runner = asyncio.Runner()
+
+    def steps() -> Iterator[bytes]:
+        try:
+            while True:
+                try:
+                    yield runner.run(_next(chunks))
+                except StopAsyncIteration:
+                    return
+        finally:
+            runner.close()  # closes the async generators begun on its loop
+
+    return steps()
+
+
+async def _next(chunks: Any) -> bytes:
+    return await anext(chunks)
 
 
 class PlainBody:

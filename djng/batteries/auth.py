@@ -24,9 +24,10 @@ from typing import Any
 from django.http import HttpRequest, HttpResponseBase
 
 from .. import registry
-from ..layers import layer
+from ..layers import async_of, layer
 from ..services.secrets import secrets
 from ..state import state
+from ..workers import in_worker
 from .csrf import once
 
 __all__ = ["Auth", "auth", "login_required"]
@@ -71,7 +72,17 @@ class Auth:
             finally:
                 request_state.login_url = saved
 
-        authenticated = middleware(AuthenticationMiddleware)(layer(with_login_url, app))
+        async def awith_login_url(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            request_state = state(request)
+            saved, request_state.login_url = request_state.login_url, login_url
+            try:
+                return await async_of(app)(request, *args, **kwargs)
+            finally:
+                request_state.login_url = saved
+
+        authenticated = middleware(AuthenticationMiddleware)(
+            layer(with_login_url, app, awith_login_url)
+        )
         return sessions(once(_has_user, authenticated, app), session_backend)
 
     # -- Django's helpers ---------------------------------------------------------------
@@ -170,20 +181,30 @@ def login_required(
             raise TypeError(f"djng.login_required needs a view, got {view!r}")
 
         def protected(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            user = getattr(request, "user", None)
-            if user is None:
-                from django.core.exceptions import ImproperlyConfigured
-
-                raise ImproperlyConfigured(
-                    "djng.login_required needs request.user: wrap the app with djng.auth(app)"
-                )
-            if user.is_authenticated:
+            if _logged_in(request):
                 return view(request, *args, **kwargs)
             return _to_login(request, login_url, redirect_field_name)
 
-        return layer(protected, view)
+        async def aprotected(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            # request.user is lazy: loading it reads the session and the user table.
+            if await in_worker(_logged_in)(request):
+                return await async_of(view)(request, *args, **kwargs)
+            return _to_login(request, login_url, redirect_field_name)
+
+        return layer(protected, view, aprotected)
 
     return decorate if view is None else decorate(view)
+
+
+def _logged_in(request: HttpRequest) -> bool:
+    user = getattr(request, "user", None)
+    if user is None:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(
+            "djng.login_required needs request.user: wrap the app with djng.auth(app)"
+        )
+    return user.is_authenticated
 
 
 def _to_login(request: HttpRequest, login_url: str | None, field: str) -> HttpResponseBase:

@@ -15,7 +15,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from .. import _django
-from ..layers import layer
+from ..layers import async_of, layer
 from ..state import state
 
 __all__ = ["csrf", "csrf_exempt", "failure", "once"]
@@ -37,7 +37,11 @@ def csrf_exempt(view: Callable) -> Callable:
         _django.skip_csrf_checks(request)
         return view(request, *args, **kwargs)
 
-    exempt = layer(exempt, view)
+    async def aexempt(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        _django.skip_csrf_checks(request)
+        return await async_of(view)(request, *args, **kwargs)
+
+    exempt = layer(exempt, view, aexempt)
     exempt.csrf_exempt = True  # Django's own mark, which CsrfViewMiddleware reads
     return exempt
 
@@ -83,4 +87,7 @@ def once(present: Callable[[HttpRequest], bool], wrapped: Callable, app: Callabl
             return app(request, *args, **kwargs)
         return wrapped(request, *args, **kwargs)
 
-    return layer(view, app)
+    async def twin(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        return await async_of(app if present(request) else wrapped)(request, *args, **kwargs)
+
+    return layer(view, app, twin)

@@ -17,7 +17,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponseBase
 
 from .. import _django, registry
-from ..layers import layer
+from ..layers import async_of, layer
 from ..services.secrets import secrets
 from .csrf import csrf, once
 
@@ -85,8 +85,7 @@ def _secure_on_https(app: Callable) -> Callable:
     from django.conf import settings
     from django.contrib.messages.storage.cookie import CookieStorage
 
-    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        response = app(request, *args, **kwargs)
+    def secure(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         if request.is_secure():
             names = (settings.SESSION_COOKIE_NAME, settings.CSRF_COOKIE_NAME)
             for name in (*names, CookieStorage.cookie_name):
@@ -94,7 +93,13 @@ def _secure_on_https(app: Callable) -> Callable:
                     response.cookies[name]["secure"] = True
         return response
 
-    return layer(view, app)
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        return secure(request, app(request, *args, **kwargs))
+
+    async def twin(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        return secure(request, await async_of(app)(request, *args, **kwargs))
+
+    return layer(view, app, twin)
 
 
 def _has_session(request: Any) -> bool:

@@ -22,7 +22,9 @@ from django.core.files.storage import FileSystemStorage
 from django.http import Http404, HttpRequest, HttpResponseBase
 
 from .. import _django, location, registry
-from ..layers import layer
+from ..layers import async_of, layer
+from ..responses import to_response
+from ..workers import in_worker
 
 __all__ = ["static"]
 
@@ -59,10 +61,11 @@ def static(
     prefix = "/" + prefix.strip("/") + "/"
     folders = _Folders(Path(root), app_dirs)
 
-    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def file_response(request: HttpRequest) -> HttpResponseBase | None:
+        """The static file's response, or None for a path outside ``prefix``."""
         path_info = request.path_info
         if not path_info.startswith(prefix):
-            return _with_static_url(request, prefix, folders, app, args, kwargs)
+            return None
         if request.method not in ("GET", "HEAD"):
             from ..responses import error_response
 
@@ -76,7 +79,29 @@ def static(
             raise Http404("No such static file.")
         return _file_response(request, found)
 
-    return layer(view, app)
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = file_response(request)
+        if response is None:
+            scope = _static_url_scope(request, prefix, folders)
+            if scope is None:
+                return app(request, *args, **kwargs)
+            return scope.run(lambda: scope.bind(to_response(app(request, *args, **kwargs), app)))
+        return response
+
+    async def twin(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.path_info.startswith(prefix):
+            return await in_worker(file_response)(request)  # stat() and open(): disk work
+        scope = _static_url_scope(request, prefix, folders)
+        call = async_of(app)
+        if scope is None:
+            return await call(request, *args, **kwargs)
+
+        async def bound() -> HttpResponseBase:
+            return scope.bind(to_response(await call(request, *args, **kwargs), app))
+
+        return await scope.arun(bound)
+
+    return layer(view, app, twin)
 
 
 class _Folders:
@@ -178,25 +203,17 @@ def _file_response(request: HttpRequest, path: str) -> HttpResponseBase:
     return response
 
 
-def _with_static_url(
-    request: HttpRequest, prefix: str, folders: _Folders, app: Callable, args: tuple, kwargs: dict
-) -> Any:
-    """Call ``app`` with ``{% static %}`` giving URLs under ``prefix`` (behind SCRIPT_NAME)."""
+def _static_url_scope(request: HttpRequest, prefix: str, folders: _Folders) -> Any:
+    """The scope in which ``{% static %}`` gives URLs under ``prefix`` (behind
+    SCRIPT_NAME), or None when the storage in effect gives them already."""
     from ..services.stack import Use
     from ..services.storage import storage
 
     expected = request.META.get("SCRIPT_NAME", "").rstrip("/") + prefix
     current = storage.current()
     if getattr(getattr(current, "static", current), "base_url", None) == expected:
-        return app(request, *args, **kwargs)
-    scope = Use(((storage, _StaticURLs(current, expected, folders.root_dir())),))
-
-    def call() -> Any:
-        from ..responses import to_response
-
-        return scope.bind(to_response(app(request, *args, **kwargs), app))
-
-    return scope.run(call)
+        return None
+    return Use(((storage, _StaticURLs(current, expected, folders.root_dir())),))
 
 
 class _StaticURLs(_django.ContextProxy):

@@ -223,11 +223,12 @@ class ContextCache(_django.ContextProxy):
 
     def __init__(self, location: Any = None, params: Any = None) -> None:
         super().__init__()
-        # Django opens one per context that uses the cache; close_caches then has work.
-        cache_handle_opened.set(True)
         self.__dict__["_served"] = set()  # LazyObject would forward a plain setattr
 
     def _target(self) -> BaseCache:
+        # This context used the cache: close_caches has work when its request ends
+        # (also when the handle was opened before the request, in the caller's context).
+        cache_handle_opened.set(True)
         backend = cache.current()
         self._served.add(backend)
         return backend

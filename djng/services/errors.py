@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.core.exceptions import (
     BadRequest,
     DisallowedHost,
@@ -34,9 +35,10 @@ from django.core.signals import got_request_exception
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.http.multipartparser import MultiPartParserError
 
-from ..layers import layer
+from ..layers import async_of, layer
 from ..responses import error_response, to_response
 from ..state import state
+from ..workers import in_worker
 from .debug import debug
 from .stack import Service
 
@@ -176,25 +178,62 @@ def error_pages(
         except Exception as exc:
             response, caught = None, exc
         else:
-            error = state(request).error
-            if error is None or error[1] is not response:
-                return response  # not an exception's response: nothing to replace
-            caught = error[0]
-        if on_404 is not None and isinstance(caught, Http404):
-            return on_404(request, caught)
-        if on_500 is not None and is_server_error(caught):
+            caught = _replaceable(request, response)
+            if caught is None:
+                return response
+        page = _page_for(caught)
+        if page is None:
+            return _unreplaced(response, caught)
+        if page is on_500:
             if debug.current():
                 return server_error_response(request, caught)
             report(request, caught)
-            return on_500(request, caught)
-        if response is None:
-            raise caught
-        return response
+        return page[0](request, caught)
 
-    return layer(view, app)
+    async def twin(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            response = to_response(await async_of(app)(request, *args, **kwargs), app)
+        except Exception as exc:
+            response, caught = None, exc
+        else:
+            caught = _replaceable(request, response)
+            if caught is None:
+                return response
+        page = _page_for(caught)
+        if page is None:
+            return _unreplaced(response, caught)
+        if page is on_500:
+            if debug.current():
+                return await in_worker(server_error_response)(request, caught)
+            await in_worker(report)(request, caught)
+        return await page[1](request, caught)
+
+    def _page_for(caught: Exception) -> tuple | None:
+        if on_404 is not None and isinstance(caught, Http404):
+            return on_404
+        if on_500 is not None and is_server_error(caught):
+            return on_500
+        return None
+
+    return layer(view, app, twin)
 
 
-def _error_view(view: Callable | None, role: str, status: int) -> Callable | None:
+def _replaceable(request: HttpRequest, response: HttpResponseBase) -> Exception | None:
+    """The exception ``response`` stands for (the one rule made it), else None."""
+    error = state(request).error
+    if error is None or error[1] is not response:
+        return None  # not an exception's response: nothing to replace
+    return error[0]
+
+
+def _unreplaced(response: HttpResponseBase | None, caught: Exception) -> HttpResponseBase:
+    if response is None:
+        raise caught
+    return response
+
+
+def _error_view(view: Callable | None, role: str, status: int) -> tuple | None:
+    """``(call, acall)``: the error view called on the sync and on the async path."""
     if view is None:
         return None
     if not callable(view):
@@ -206,15 +245,27 @@ def _error_view(view: Callable | None, role: str, status: int) -> Callable | Non
     except (TypeError, ValueError):
         takes_exception = True
 
-    def call(request: HttpRequest, exc: Exception) -> HttpResponseBase:
-        result = view(request, exc) if takes_exception else view(request)
+    def finish(result: Any) -> HttpResponseBase:
         response = to_response(result, view)
         if not isinstance(result, (HttpResponseBase, tuple)):
             response.status_code = status  # a bare body keeps the error's status
             response.reason_phrase = None
         return response
 
-    return call
+    def call(request: HttpRequest, exc: Exception) -> HttpResponseBase:
+        if twin is not None:
+            result = async_to_sync(twin)(*((request, exc) if takes_exception else (request,)))
+        else:
+            result = view(request, exc) if takes_exception else view(request)
+        return finish(result)
+
+    async def acall(request: HttpRequest, exc: Exception) -> HttpResponseBase:
+        if twin is None:
+            return await in_worker(call)(request, exc)
+        return finish(await (twin(request, exc) if takes_exception else twin(request)))
+
+    twin = async_of(view)
+    return call, acall
 
 
 # -- reporters -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import functools
 import inspect
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any, Generic, TypeVar
 
@@ -198,6 +198,14 @@ class Use:
         finally:
             self._exit(tokens)
 
+    async def arun(self, func: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """Await ``func(...)`` with these backends in effect."""
+        tokens = self._enter()
+        try:
+            return await func(*args, **kwargs)
+        finally:
+            self._exit(tokens)
+
     def iterate(self, iterable: Any) -> Iterator:
         """Iterate ``iterable`` with these backends in effect for every step."""
         return _ScopedIterator(self, iter(iterable))
@@ -212,8 +220,12 @@ class Use:
         """
         stacks = tuple((svc, svc._stack.get()) for svc, _ in self._pairs)  # noqa: SLF001
         frozen = _Frozen(stacks)
-        if getattr(response, "streaming", False) and not getattr(response, "is_async", False):
-            response.streaming_content = _ScopedIterator(frozen, iter(response.streaming_content))
+        if getattr(response, "streaming", False):
+            content = response.streaming_content
+            if getattr(response, "is_async", False):
+                response.streaming_content = _ScopedAsyncIterator(frozen, aiter(content))
+            else:
+                response.streaming_content = _ScopedIterator(frozen, iter(content))
         render = getattr(response, "render", None)
         if render is not None and not getattr(response, "is_rendered", True):
             response.render = lambda: frozen.run(render)
@@ -222,13 +234,12 @@ class Use:
     def __call__(self, func: Callable) -> Callable:
         if inspect.iscoroutinefunction(func):
 
+            async def bound(*args: Any, **kwargs: Any) -> Any:
+                return self.bind(await func(*args, **kwargs))
+
             @functools.wraps(func)
             async def async_scoped(*args: Any, **kwargs: Any) -> Any:
-                tokens = self._enter()
-                try:
-                    return await func(*args, **kwargs)
-                finally:
-                    self._exit(tokens)
+                return await self.arun(bound, *args, **kwargs)
 
             return async_scoped
 
@@ -239,21 +250,13 @@ class Use:
         return scoped
 
 
-class _Frozen:
+class _Frozen(Use):
     """The stacks of some services as they were at one moment, to run code with later."""
 
-    __slots__ = ("_stacks",)
+    __slots__ = ()
 
-    def __init__(self, stacks: tuple[tuple[Service, tuple], ...]) -> None:
-        self._stacks = stacks
-
-    def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        tokens = [svc._stack.set(stack) for svc, stack in self._stacks]  # noqa: SLF001
-        try:
-            return func(*args, **kwargs)
-        finally:
-            for (svc, _), token in zip(reversed(self._stacks), reversed(tokens), strict=True):
-                svc._stack.reset(token)  # noqa: SLF001 - the Service's own stack
+    def _enter(self) -> list:
+        return [svc._stack.set(stack) for svc, stack in self._pairs]  # noqa: SLF001
 
 
 class _ScopedIterator:
@@ -273,3 +276,24 @@ class _ScopedIterator:
         close = getattr(self._iterator, "close", None)
         if close is not None:
             self._use.run(close)
+
+
+class _ScopedAsyncIterator:
+    """An async streaming body, each step with the frozen stacks in effect."""
+
+    __slots__ = ("_use", "_iterator")
+
+    def __init__(self, use: _Frozen, iterator: AsyncIterator) -> None:
+        self._use = use
+        self._iterator = iterator
+
+    def __aiter__(self) -> _ScopedAsyncIterator:
+        return self
+
+    async def __anext__(self) -> Any:
+        return await self._use.arun(self._iterator.__anext__)
+
+    async def aclose(self) -> None:
+        aclose = getattr(self._iterator, "aclose", None)
+        if aclose is not None:
+            await self._use.arun(aclose)

@@ -1,0 +1,369 @@
+"""The ASGI adapter: ``asgi(app)`` serves any djng app under uvicorn (or any ASGI server).
+
+It is a second outer adapter over the same inner half as ``djng.wsgi``: the
+request is Django's (djng's ``Request``, built from an environ made from the
+scope), it is started by the WSGI adapter's ``begin()`` (the lifecycle,
+``request_started``, the Host check), and answered by the same view path.
+
+One request, start to end:
+
+1. the body is read from ``receive`` (into a spooled file, memory then disk;
+   one over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is not read, and Django refuses it
+   with a 413 if the view reads it);
+2. a task of its own runs the request in a fresh context (``djng.state``), and
+   with a worker of its own (``djng.workers``): the request takes a thread from
+   the adapter's bounded pool at its first sync call and keeps it to its end;
+3. an app with async views inside is answered on the loop (``djng.handler``'s
+   async path: a sync endpoint hops once to the worker thread); an app that is
+   sync all the way is answered on the worker thread in one hop;
+4. the response is sent: a plain body at once, an async stream on the loop, a
+   sync stream chunk by chunk from the worker thread; then the response is
+   closed (``request_finished``) in the request's context, on its worker thread;
+5. a client that disconnects cancels the request's task: an async view or
+   stream stops where it waits, and the response is still closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sys
+from collections.abc import Awaitable, Callable, Iterable
+from tempfile import SpooledTemporaryFile
+from typing import Any
+
+from asgiref.sync import ThreadSensitiveContext
+from django.http import HttpRequest, HttpResponseBase
+
+from . import _django, housekeeping, location, watchdog
+from .handler import acall_endpoint, acaller, arespond
+from .layers import Dispatcher, async_of, router_of
+from .services import debug
+from .services.errors import report
+from .services.hosts import warn_if_unconfigured
+from .state import fresh_context
+from .workers import WorkerPool, in_worker
+from .wsgi import WSGIHandler, headers_of
+
+__all__ = ["ASGIHandler", "asgi"]
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict]]
+Send = Callable[[dict], Awaitable[None]]
+
+_EMPTY = b""
+
+
+class ASGIHandler:
+    """An ASGI application for a djng app (any ``request -> response`` callable).
+
+    ``threads`` is the number of worker threads for sync work (sync views, the
+    ORM, reports): it bounds concurrent sync work and database connections
+    (default: ``DJNG_THREADS``, else ``min(32, CPUs + 4)``). ``trusted_proxy_headers``
+    is as for ``djng.wsgi``.
+    """
+
+    def __init__(
+        self,
+        app: Callable,
+        *,
+        threads: int | None = None,
+        trusted_proxy_headers: str | Iterable[str] | None = None,
+    ) -> None:
+        if not callable(app):
+            raise TypeError(f"djng.asgi() needs a view (request -> response), got {app!r}")
+        #: The inner half shared with WSGI: request start, the sync view path, lifespan.
+        self.wsgi = WSGIHandler(app, trusted_proxy_headers=trusted_proxy_headers)
+        self.app = app
+        self.lifespan = self.wsgi.lifespan
+        self.pool = WorkerPool(threads, on_take=housekeeping.worker_taken)
+        self._startup_lock: asyncio.Lock | None = None
+        router = router_of(app)
+        if async_of(app) is None:
+            self._acall = None  # sync all the way: one hop for the whole request
+        elif router is None:
+            self._acall = lambda request, args, kwargs: acall_endpoint(request, app)
+        elif app is router and type(app).__call__ is Dispatcher.__call__:
+            adispatch = app.adispatch  # the urlconf is set before each call
+            self._acall = lambda request, args, kwargs: adispatch(request)
+        else:
+            self._acall = acaller(app)
+        self._get_response_in_worker = in_worker(self.wsgi.get_response)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 1000})
+        else:
+            raise ValueError(f"djng.asgi() cannot serve an ASGI {kind!r} connection")
+
+    # -- http ------------------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.lifespan.started:
+            await self._start_once()
+        environ = await _environ(scope, receive)
+        if environ is None:
+            return  # the client left before its body arrived
+        loop = asyncio.get_running_loop()
+        sent: list = []  # not empty once the whole response is sent
+        task = loop.create_task(self._respond(environ, send, sent), context=fresh_context())
+        watcher = loop.create_task(_cancel_on_disconnect(receive, task, sent))
+        try:
+            await task
+        except asyncio.CancelledError:
+            if task.cancelled() and not _cancelled(asyncio.current_task()):
+                return  # the client disconnected: the request's task stopped, nothing to send
+            raise
+        finally:
+            watcher.cancel()
+
+    async def _respond(self, environ: dict, send: Send, sent: list) -> None:
+        """The request, in its own task and context, with its own worker."""
+        worker = self.pool.request_worker()
+        request = response = None
+        try:
+            async with ThreadSensitiveContext(executor=worker):
+                try:
+                    if self._acall is None:
+                        request, response = await self._get_response_in_worker(environ)
+                    else:
+                        request, response = await self._aget_response(environ)
+                    await _send_response(environ, request, response, send)
+                    sent.append(True)
+                finally:
+                    if response is not None:
+                        await self._close(response, worker)
+        finally:
+            worker.release()
+
+    async def _aget_response(self, environ: dict) -> tuple[HttpRequest, HttpResponseBase]:
+        request, response = self.wsgi.begin(environ)
+        if response is None:
+            response = await arespond(request, self._acall)
+        _django.add_closer(response, request.close)
+        return request, response
+
+    async def _close(self, response: HttpResponseBase, worker: Any) -> None:
+        """Close the response in the request's context: on its worker thread when it
+        has one (the thread of its connections), or when ``request_finished`` has work."""
+        if worker.taken or housekeeping.finished_has_work():
+            await in_worker(housekeeping.close_response)(response)
+        else:
+            housekeeping.close_response(response)
+
+    # -- lifespan --------------------------------------------------------------------------
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "lifespan.startup":
+                try:
+                    await self.lifespan.astart()
+                except BaseException as exc:
+                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                    raise
+                watchdog.watch(asyncio.get_running_loop())
+                await send({"type": "lifespan.startup.complete"})
+            elif kind == "lifespan.shutdown":
+                try:
+                    await self.shutdown()
+                except BaseException as exc:
+                    await send({"type": "lifespan.shutdown.failed", "message": repr(exc)})
+                    raise
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _start_once(self) -> None:
+        """Start-up for a server that sends no lifespan events: before the first request."""
+        if self._startup_lock is None:
+            self._startup_lock = asyncio.Lock()
+        async with self._startup_lock:
+            if not self.lifespan.started:
+                await self.lifespan.astart()
+                watchdog.watch(asyncio.get_running_loop())
+
+    async def shutdown(self) -> None:
+        """Run the app's shutdown hooks, then close the worker threads' database
+        connections and stop the threads."""
+        try:
+            await self.lifespan.astop()
+        finally:
+            await asyncio.get_running_loop().run_in_executor(
+                None, self.pool.close, housekeeping.close_connections
+            )
+
+
+# -- the request ----------------------------------------------------------------------------
+
+
+async def _environ(scope: Scope, receive: Receive) -> dict | None:
+    """A WSGI environ for the request (what djng's ``Request`` is built from), its
+    body read; None if the client disconnected before the body arrived."""
+    environ = environ_from_scope(scope)
+    declared = environ.get("CONTENT_LENGTH")
+    limit = _django.setting("DATA_UPLOAD_MAX_MEMORY_SIZE")
+    if environ.get("CONTENT_TYPE", "").startswith("multipart/"):
+        limit = None  # Django streams uploaded files to disk; the body is read whole
+    if declared and limit is not None and declared.isdigit() and int(declared) > limit:
+        # Not read: the view that reads it gets Django's RequestDataTooBig (413).
+        environ["wsgi.input"] = io.BytesIO()
+        return environ
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        return None
+    body = message.get("body", _EMPTY)
+    if not message.get("more_body"):  # the whole body in one message, as most are
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body)) if body or declared else ""
+        return environ
+    spooled = SpooledTemporaryFile(max_size=_django.setting("FILE_UPLOAD_MAX_MEMORY_SIZE"))
+    size = 0
+    while True:
+        size += len(body)
+        if limit is not None and size > limit:
+            spooled.close()
+            environ["wsgi.input"] = io.BytesIO()
+            environ["CONTENT_LENGTH"] = str(size)  # over the limit: Django refuses it
+            return environ
+        spooled.write(body)
+        if not message.get("more_body"):
+            break
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            spooled.close()
+            return None
+        body = message.get("body", _EMPTY)
+    spooled.seek(0)
+    environ["wsgi.input"] = spooled
+    environ["CONTENT_LENGTH"] = str(size)
+    return environ
+
+
+def environ_from_scope(scope: Scope) -> dict:
+    """The WSGI environ of an ASGI HTTP scope (without ``wsgi.input``).
+
+    Header names with an underscore are dropped, as gunicorn does: in the
+    environ ``X_Forwarded_For`` would pass for ``X-Forwarded-For``.
+    """
+    root_path = scope.get("root_path", "")
+    path = scope["path"]
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :]
+    server = scope.get("server") or ("localhost", 80)
+    client = scope.get("client")
+    environ = {
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": _to_wsgi(root_path),
+        "PATH_INFO": _to_wsgi(path),
+        "QUERY_STRING": scope.get("query_string", _EMPTY).decode("latin-1"),
+        "SERVER_NAME": str(server[0]),
+        "SERVER_PORT": str(server[1] if server[1] is not None else 80),
+        "SERVER_PROTOCOL": f"HTTP/{scope.get('http_version', '1.1')}",
+        "REMOTE_ADDR": client[0] if client else "",
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "asgi.scope": scope,
+    }
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1")
+        value = raw_value.decode("latin-1")
+        if name == "content-length":
+            key = "CONTENT_LENGTH"
+        elif name == "content-type":
+            key = "CONTENT_TYPE"
+        elif "_" in name:
+            continue
+        else:
+            key = "HTTP_" + name.upper().replace("-", "_")
+        if key in environ:
+            value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
+        environ[key] = value
+    return environ
+
+
+def _to_wsgi(path: str) -> str:
+    return path if path.isascii() else path.encode("utf-8").decode("latin-1")
+
+
+# -- the response ---------------------------------------------------------------------------
+
+
+async def _send_response(
+    environ: dict, request: HttpRequest, response: HttpResponseBase, send: Send
+) -> None:
+    headers = [
+        (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers_of(response)
+    ]
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    if environ["REQUEST_METHOD"] == "HEAD":
+        await send({"type": "http.response.body", "body": _EMPTY})
+        return
+    if not response.streaming:
+        await send({"type": "http.response.body", "body": response.content})
+        return
+    try:
+        if response.is_async:
+            async for chunk in response.streaming_content:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        else:
+            step = in_worker(_next_chunk)
+            chunks = iter(response.streaming_content)
+            while (chunk := await step(chunks)) is not None:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except Exception as exc:
+        # The status line is sent: report, then let the server cut the body short.
+        await in_worker(report)(request, exc)
+        raise
+    await send({"type": "http.response.body", "body": _EMPTY})
+
+
+def _next_chunk(chunks: Any) -> bytes | None:
+    return next(chunks, None)
+
+
+async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task, sent: list) -> None:
+    """Cancel the request's task when the client disconnects before the whole
+    response is sent (the body is read already, so the next message is the
+    disconnect; a caller that sends something else does not report one)."""
+    message = await receive()
+    if message["type"] == "http.disconnect" and not sent:
+        task.cancel()
+
+
+def _cancelled(task: asyncio.Task | None) -> bool:
+    return task is not None and task.cancelling() > 0
+
+
+def asgi(
+    app: Callable,
+    *,
+    threads: int | None = None,
+    trusted_proxy_headers: str | Iterable[str] | None = None,
+) -> ASGIHandler:
+    """A standard ASGI application for ``app``: ``application = djng.asgi(app)``,
+    then ``uvicorn app:application``.
+
+    Async views run on the event loop; sync views, and all sync work of a
+    request, on one of ``threads`` long-lived worker threads (``djng.workers``).
+    ``trusted_proxy_headers`` is as for :func:`djng.wsgi`. The app's folder and
+    the production checks are as for :func:`djng.wsgi`.
+    """
+    if isinstance(app, ASGIHandler) and threads is None and trusted_proxy_headers is None:
+        return app
+    location.remember(app)
+    from .startup import defined_by_script
+
+    handler = ASGIHandler(app, threads=threads, trusted_proxy_headers=trusted_proxy_headers)
+    if not debug.default() and not defined_by_script(app):
+        warn_if_unconfigured()
+    return handler
