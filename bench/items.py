@@ -1,4 +1,8 @@
-"""The work items: one request each, the same for every contender, and its check."""
+"""The work items: one request each, the same for every contender, and its check.
+
+A WSGI item is called with a prebuilt environ (:func:`environ`), an ASGI item
+with a prebuilt scope (:func:`scope`) and the bench's own ``receive`` and ``send``.
+"""
 
 from __future__ import annotations
 
@@ -55,8 +59,11 @@ class Item:
     only: tuple[str, ...] | None = None
     #: The status the answer must have.
     status: int = 200
-    #: The contender the row's ratios are taken against (None: Django's handler).
+    #: The contender the row's ratios are taken against (None: Django's handler of
+    #: the item's interface).
     baseline: str | None = None
+    #: "wsgi" or "asgi": how the contenders are called (and which servers serve them).
+    interface: str = "wsgi"
 
 
 ITEMS: tuple[Item, ...] = (
@@ -109,6 +116,24 @@ ITEMS: tuple[Item, ...] = (
     ),
 )
 
+#: The ASGI contenders (bench/contenders/__init__.py); their items are ASGI items.
+ASGI_HELLO = ("djng_asgi", "django_asgi", "starlette")
+
+ITEMS += (
+    Item(
+        "asgi_hello", "ASGI: async hello", "GET", "/", lambda b: b == HELLO,
+        only=ASGI_HELLO, interface="asgi",
+    ),
+    Item(
+        "asgi_sync_hello", "ASGI: sync hello (a worker thread)", "GET", "/",
+        lambda b: b == HELLO, only=("djng_asgi", "django_asgi"), interface="asgi",
+    ),
+    Item(
+        "asgi_hello_push", "ASGI: async hello + one service pushed", "GET", "/",
+        lambda b: b == HELLO, only=("djng_asgi",), interface="asgi",
+    ),
+)
+
 BY_NAME = {item.name: item for item in ITEMS}
 
 
@@ -137,3 +162,29 @@ def environ(item: Item) -> dict:
         env["CONTENT_TYPE"] = "application/json"
         env["CONTENT_LENGTH"] = str(len(item.body))
     return env
+
+
+def scope(item: Item) -> dict:
+    """The prebuilt ASGI HTTP scope of ``item``, as uvicorn builds it (copied per request:
+    frameworks add keys to it)."""
+    headers = [(b"host", b"localhost"), (b"user-agent", b"djng-bench"), (b"accept", b"*/*")]
+    if item.body:
+        headers += [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(item.body)).encode()),
+        ]
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 50000),
+        "scheme": "http",
+        "method": item.method,
+        "root_path": "",
+        "path": item.path,
+        "raw_path": item.path.encode(),
+        "query_string": b"",
+        "headers": headers,
+        "state": {},
+    }

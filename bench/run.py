@@ -4,6 +4,11 @@ Each contender runs in its own long-lived worker process (Django is configured
 once per process); every trial asks the workers for one timed batch each, in a
 freshly shuffled order, so drift (CPU frequency, other load) spreads over all
 contenders alike. Ratios are to Django's own handler in the same run.
+
+WSGI and ASGI contenders get a table each: the ASGI rows (``djng.asgi``,
+Django's ``ASGIHandler``, Starlette; items ``asgi_*``) are called with a scope,
+``receive`` and ``send`` on one event loop per worker, and their ratios are to
+Django's ``ASGIHandler``.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from .contenders import BASELINE, CONTENDERS, available
+from .contenders import BASELINES, CONTENDERS, available
 from .items import BY_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,6 +90,8 @@ def run_inprocess(
             for item, problem in workers[name].problems.items():
                 raise RuntimeError(f"{name} answers {item} wrongly: {problem}")
         pairs = [(n, i) for i in items for n in names if i in workers[n].items]
+        if not pairs:
+            return {}
         batch = {}
         for name, item in pairs:  # calibration doubles as warm-up
             batch[name, item] = workers[name].ask(cmd="calibrate", item=item, seconds=seconds)["n"]
@@ -104,12 +111,14 @@ def run_inprocess(
 
 
 def run_rss(names: list[str], requests: int) -> dict[str, int]:
-    """Resident memory (KiB) of a fresh worker after ``requests`` hello requests."""
+    """Resident memory (KiB) of a fresh worker after ``requests`` hello requests
+    (an ASGI contender's: async hello)."""
     result = {}
     for name in names:
         worker = WorkerProcess(name)
+        item = "hello" if CONTENDERS[name].interface == "wsgi" else "asgi_hello"
         try:
-            result[name] = worker.ask(cmd="rss", item="hello", n=requests)["rss_kib"]
+            result[name] = worker.ask(cmd="rss", item=item, n=requests)["rss_kib"]
         finally:
             worker.close()
     return result
@@ -137,7 +146,9 @@ def inprocess_table(rps: dict, names: list[str], items: list[str]) -> str:
     header = ["work item", *(CONTENDERS[n].label for n in names)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for item in items:
-        base = summary(rps, BY_NAME[item].baseline or BASELINE, item)
+        base = summary(
+            rps, BY_NAME[item].baseline or BASELINES[BY_NAME[item].interface], item
+        )
         cells = [BY_NAME[item].title + f" (`{item}`)"]
         for name in names:
             s = summary(rps, name, item)
@@ -159,15 +170,18 @@ def ratio(rps: dict, a: tuple[str, str], b: tuple[str, str]) -> float | None:
 
 def targets(
     rps: dict, micro: dict, served: dict | None = None
-) -> list[tuple[str, str, bool | None]]:
-    """(target, measured, met) for each target this run measured (issues 4 and 11)."""
-    rows: list[tuple[str, str, bool | None]] = []
+) -> list[tuple[str, str, bool | None, str]]:
+    """(target, measured, met, margin) for each target this run measured (issues 4
+    and 11); the margin is how far the figure is past the limit (+) or short of it (−)."""
+    rows: list[tuple[str, str, bool | None, str]] = []
 
     def add(label: str, value: float | None, limit: float, higher: bool, unit: str = "×"):
         if value is None:
             return
         met = value >= limit if higher else value <= limit
-        rows.append((label, f"{value:.2f}{unit}" if unit == "×" else f"{value:.0f} {unit}", met))
+        margin = (value / limit - 1) if higher else (limit / value - 1)
+        rows.append((label, f"{value:.2f}{unit}" if unit == "×" else f"{value:.0f} {unit}", met,
+                     f"{margin:+.1%}".replace("-", "−")))
 
     hello = ("djng", "hello")
     add("hello: djng ≥ 3.0× Django handler", ratio(rps, hello, ("django", "hello")), 3.0, True)
@@ -191,7 +205,25 @@ def targets(
     imports = micro.get("import_ms") or {}
     if "djng" in imports and "flask" in imports:
         add("`import djng` ≤ 1.2× `import flask`", imports["djng"] / imports["flask"], 1.2, False)
+    # ASGI (in-process): djng.asgi against Django's ASGIHandler and Starlette.
+    ahello = ("djng_asgi", "asgi_hello")
+    add("ASGI async hello: djng.asgi ≥ 10× Django ASGIHandler",
+        ratio(rps, ahello, ("django_asgi", "asgi_hello")), 10.0, True)
+    add("ASGI async hello: djng.asgi ≥ 0.4× Starlette",
+        ratio(rps, ahello, ("starlette", "asgi_hello")), 0.4, True)
+    add("ASGI sync hello: djng.asgi ≥ 5× Django ASGIHandler",
+        ratio(rps, ("djng_asgi", "asgi_sync_hello"), ("django_asgi", "asgi_sync_hello")),
+        5.0, True)
+    add("ASGI async hello + pushed service ≥ 0.9× djng.asgi async hello",
+        ratio(rps, ("djng_asgi", "asgi_hello_push"), ahello), 0.9, True)
     served = served or {}
+    djng_asgi_served = served.get(("uvicorn", "djng_asgi", "asgi_hello"))
+    for other, label, limit in (("starlette", "Starlette", 0.8),
+                                ("django_asgi", "Django ASGIHandler", 2.0)):
+        theirs = served.get(("uvicorn", other, "asgi_hello"))
+        if djng_asgi_served and theirs:
+            add(f"served async hello (uvicorn, 1 worker): djng.asgi ≥ {limit:g}× {label}",
+                djng_asgi_served / theirs, limit, True)
     djng_served = served.get(("gunicorn-gthread", "djng", "hello"))
     for other, label in (("flask", "Flask"), ("django", "Django handler")):
         theirs = served.get(("gunicorn-gthread", other, "hello"))
@@ -242,7 +274,8 @@ def machine_lines() -> list[str]:
     except OSError:
         pass
     versions = []
-    for dist in ("djng", "Django", "Flask", "Werkzeug", "falcon", "bottle", "gunicorn"):
+    for dist in ("djng", "Django", "Flask", "Werkzeug", "falcon", "bottle", "gunicorn",
+                 "granian", "starlette", "uvicorn", "asgiref"):
         try:
             versions.append(f"{dist} {metadata.version(dist)}")
         except metadata.PackageNotFoundError:
@@ -266,7 +299,8 @@ def machine_lines() -> list[str]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Benchmark djng against Django, Flask, Falcon, Bottle and bare WSGI.",
+        description="Benchmark djng against Django, Flask, Falcon, Bottle and bare WSGI; "
+        "djng.asgi against Django's ASGIHandler and Starlette.",
     )
     parser.add_argument("--only", help="comma-separated contenders (default: all installed): "
                         + ", ".join(CONTENDERS))
@@ -283,13 +317,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-micro", action="store_true", help="skip the micro figures")
     parser.add_argument("--server", action="store_true",
                         help="also serve each contender under real servers (gunicorn sync and "
-                        "gthread, granian) and load them over loopback")
+                        "gthread, granian; uvicorn for the ASGI ones) and load them over "
+                        "loopback")
     parser.add_argument("--servers", help="comma-separated servers for --server (default: "
-                        "those installed): gunicorn-sync, gunicorn-gthread, granian")
-    parser.add_argument("--server-items", default="hello,json",
-                        help="work items for --server (default: hello,json)")
+                        "those installed): gunicorn-sync, gunicorn-gthread, granian, uvicorn")
+    parser.add_argument("--server-items", default="hello,json,asgi_hello",
+                        help="work items for --server (default: hello,json,asgi_hello; "
+                        "WSGI items go to the WSGI servers, ASGI items to uvicorn)")
     parser.add_argument("--server-seconds", type=int, default=3,
-                        help="load duration per contender and item in server mode (default 3 s)")
+                        help="load duration of one run in server mode (default 3 s)")
+    parser.add_argument("--server-runs", type=int, default=3,
+                        help="runs per contender and item in server mode, interleaved "
+                        "(default 3; cells: median (min–max))")
+    parser.add_argument("--server-warmup", type=int, default=1,
+                        help="warm-up load per server before its runs (default 1 s; 0: none)")
     parser.add_argument("--server-connections", type=int, default=None,
                         help="concurrent client connections in server mode (default: each "
                         "server's own, 2 for sync, 32 for the threaded ones)")
@@ -307,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     args.server_seconds = max(1, round(args.server_seconds))  # wrk takes whole seconds
     if args.quick:
         args.trials, args.seconds, args.server_seconds = 2, 0.01, 1
+        args.server_runs, args.server_warmup = 1, 0
     names = [n.strip() for n in args.only.split(",")] if args.only else list(CONTENDERS)
     items = [i.strip() for i in args.items.split(",")] if args.items else list(BY_NAME)
     for name in names:
@@ -324,6 +366,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"in-process: {len(names)} contenders, {args.trials} trials of "
           f"~{args.seconds} s batches", file=sys.stderr)
     rps = run_inprocess(names, items, args.trials, args.seconds)
+    by_interface = {
+        kind: ([n for n in names if CONTENDERS[n].interface == kind],
+               [i for i in items if BY_NAME[i].interface == kind])
+        for kind in ("wsgi", "asgi")
+    }
 
     micro: dict = {}
     rss: dict = {}
@@ -346,25 +393,36 @@ def main(argv: list[str] | None = None) -> int:
         server_items = [i.strip() for i in args.server_items.split(",")]
         servers = [x.strip() for x in args.servers.split(",")] if args.servers else None
         server_table, served = server.run(
-            [n for n in names if n in ("djng", "django", "flask", "falcon", "bottle")],
-            server_items, args.server_seconds, env=child_env(),
-            connections=args.server_connections, servers=servers,
+            [n for n in names if n in server.SERVED], server_items, args.server_seconds,
+            env=child_env(), connections=args.server_connections, servers=servers,
+            runs=args.server_runs, warmup=args.server_warmup,
         )
 
     clock = "wall-clock" if args.wall else "worker CPU"
-    out = [f"## In-process requests/second ({clock} time, {args.trials} trials): "
-           "median (min–max), ratio to Django's handler", "",
-           inprocess_table(rps, names, items), ""]
+    out = []
+    wsgi_names, wsgi_items = by_interface["wsgi"]
+    if wsgi_names and wsgi_items:
+        out += [f"## In-process requests/second ({clock} time, {args.trials} trials): "
+                "median (min–max), ratio to Django's handler", "",
+                inprocess_table(rps, wsgi_names, wsgi_items), ""]
+    asgi_names, asgi_items = by_interface["asgi"]
+    if asgi_names and asgi_items:
+        out += [f"## In-process ASGI requests/second ({clock} time, {args.trials} trials): "
+                "median (min–max), ratio to Django's ASGIHandler", "",
+                "Scope, receive and send called directly; one event loop per worker; "
+                "each batch awaits its requests one after another.", "",
+                inprocess_table(rps, asgi_names, asgi_items), ""]
     rows = targets(rps, micro, served)
     if rows:
-        out += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
-        out += [f"| {t} | {v} | {'yes' if m else 'NO'} |" for t, v, m in rows]
+        out += ["## Targets", "", "| target | measured | met | margin |", "|---|---|---|---|"]
+        out += [f"| {t} | {v} | {'yes' if m else 'NO'} | {g} |" for t, v, m, g in rows]
         out.append("")
     lines = micro_lines(micro, rss)
     if lines:
         out += ["## Micro figures", "", *lines, ""]
     if server_table:
-        out += ["## Served over loopback: one server process per cell", "", server_table, ""]
+        out += ["## Served over loopback: one server process per contender", "", server_table,
+                ""]
     report = "\n".join(out)
     print(report)
     if not args.no_save and (args.output or not args.quick):

@@ -1,16 +1,25 @@
-"""Server mode: each contender under real WSGI servers on a free loopback port,
+"""Server mode: each contender under real servers on a free loopback port,
 loaded for a few seconds by a bounded client: wrk when installed, else a small
 threaded Python client. It starts and stops its own servers.
 
-The servers (:data:`SERVERS`): gunicorn with one sync worker, gunicorn with one
-gthread worker of 8 threads, and granian (Rust, WSGI interface) with one worker
-of 8 blocking threads: one process each, so that the figures compare the
-frameworks, not the core count.
+The servers (:data:`SERVERS`): for the WSGI contenders, gunicorn with one sync
+worker, gunicorn with one gthread worker of 8 threads, and granian (Rust, WSGI
+interface) with one worker of 8 blocking threads; for the ASGI contenders
+(``djng.asgi``, Django's ``ASGIHandler``, Starlette), uvicorn with one worker and
+no access log. One process each, so that the figures compare the frameworks,
+not the core count; every contender gets the same server settings.
+
+For each server and item, the servers of all its contenders run side by side;
+each gets a warm-up load, then the runs go round the contenders in a freshly
+shuffled order each time, so that drift hits them alike. Cells: the median
+run (min–max).
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import importlib.util
 import os
 import random
 import re
@@ -24,7 +33,7 @@ import threading
 import time
 from pathlib import Path
 
-from .contenders import CONTENDERS
+from .contenders import BASELINES, CONTENDERS
 from .items import BY_NAME, Item
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,13 +65,33 @@ def _granian(port: int) -> list[str]:
     ]
 
 
-#: name -> (title, command for a port, client connections, the module it needs).
+def _uvicorn(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "--workers", "1", "--interface", "asgi3",
+        "--no-access-log", "--host", HOST, "--port", str(port), "--log-level", "warning",
+        "bench.serverapp:app",
+    ]
+
+
+def _uvicorn_title() -> str:
+    """What uvicorn's ``auto`` loop and HTTP parser pick here (the same for every contender)."""
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return f"uvicorn, 1 worker ({loop}, {http}), no access log"
+
+
+#: name -> (title, command for a port, client connections, the module it needs,
+#: the interface of the contenders it serves).
 SERVERS = {
-    "gunicorn-sync": ("gunicorn, 1 sync worker", _gunicorn("sync", 1), 2, "gunicorn"),
+    "gunicorn-sync": ("gunicorn, 1 sync worker", _gunicorn("sync", 1), 2, "gunicorn", "wsgi"),
     "gunicorn-gthread": ("gunicorn, 1 gthread worker × 8 threads", _gunicorn("gthread", 8), 32,
-                         "gunicorn"),
-    "granian": ("granian (WSGI), 1 worker × 8 blocking threads", _granian, 32, "granian"),
+                         "gunicorn", "wsgi"),
+    "granian": ("granian (WSGI), 1 worker × 8 blocking threads", _granian, 32, "granian", "wsgi"),
+    "uvicorn": (_uvicorn_title(), _uvicorn, 32, "uvicorn", "asgi"),
 }
+
+#: The contenders server mode serves (the others are in-process only).
+SERVED = ("djng", "django", "flask", "falcon", "bottle", "djng_asgi", "django_asgi", "starlette")
 
 
 class Server:
@@ -186,56 +215,98 @@ def load_python(
 
 def available_servers() -> list[str]:
     """The servers whose package is installed."""
-    import importlib.util
-
     return [name for name, spec in SERVERS.items() if importlib.util.find_spec(spec[3])]
 
 
 def run(names: list[str], items: list[str], seconds: float, env: dict,
         connections: int | None = None, servers: list[str] | None = None,
-        log=print) -> tuple[str, dict]:
-    """Load every (server, contender, item) in shuffled order.
+        runs: int = 1, warmup: float = 0, log=print) -> tuple[str, dict]:
+    """Load every (server, contender, item) ``runs`` times, after a warm-up.
 
-    Returns a markdown table (rows: server and item; cells: requests/second, p99
-    and the ratio to Django's handler on the same server) and the requests/second
+    WSGI contenders and items go to the WSGI servers, ASGI ones to uvicorn. Returns
+    markdown tables, one per interface (rows: server and item; cells: median
+    requests/second (min–max), the median run's p99, and the ratio to Django's
+    handler of that interface on the same server) and the median requests/second
     by (server, contender, item). ``connections`` overrides each server's own.
     """
     client = "wrk" if shutil.which("wrk") else "python"
     load = load_wrk if client == "wrk" else load_python
     servers = servers or available_servers()
-    triples = [(srv, n, i) for srv in servers for n in names for i in items]
-    random.shuffle(triples)
-    results: dict[tuple[str, str, str], tuple[float, float, int]] = {}
-    for server, name, item_name in triples:
-        item = BY_NAME[item_name]
-        log(f"  server: {server} {name} {item_name}", file=sys.stderr)
-        with Server(name, item_name, env, server) as running:
-            status, content = request_once(running.port, item)
-            if status != item.status or not item.check(content):
-                raise RuntimeError(f"{name} under {server} answers {item_name} wrongly: "
-                                   f"{status} {content[:200]!r}")
-            clients = connections or SERVERS[server][2]
-            results[server, name, item_name] = load(running.port, item, seconds, clients)
-    header = ["server", "work item", *(CONTENDERS[n].label for n in names)]
-    lines = [
-        f"Client: {client} (1 thread), {seconds:g} s per cell; connections: "
-        + ", ".join(f"{SERVERS[s][0]}: {connections or SERVERS[s][2]}" for s in servers)
-        + ". Cells: requests/second, p99 latency, ratio to Django's handler on that server.",
-        "",
-        "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
+    groups = [
+        (srv, item) for srv in servers for item in items
+        if BY_NAME[item].interface == SERVERS[srv][4]
     ]
-    for server in servers:
-        for item_name in items:
-            base = results.get((server, "django", item_name))
+    results: dict[tuple[str, str, str], list[tuple[float, float, int]]] = {}
+    for server, item_name in groups:
+        item = BY_NAME[item_name]
+        served = [
+            n for n in names if CONTENDERS[n].interface == item.interface
+            and (item.only is None or n in item.only)
+        ]
+        if not served:
+            continue
+        clients = connections or SERVERS[server][2]
+        with contextlib.ExitStack() as stack:
+            running = {}
+            for name in served:  # side by side: an idle server costs the others nothing
+                running[name] = stack.enter_context(Server(name, item_name, env, server))
+            for name in served:
+                status, content = request_once(running[name].port, item)
+                if status != item.status or not item.check(content):
+                    raise RuntimeError(f"{name} under {server} answers {item_name} wrongly: "
+                                       f"{status} {content[:200]!r}")
+                if warmup:
+                    log(f"  server: {server} {name} {item_name} warm-up", file=sys.stderr)
+                    load(running[name].port, item, warmup, clients)
+            for run_no in range(runs):
+                for name in random.sample(served, len(served)):
+                    log(f"  server: {server} {name} {item_name} run {run_no + 1}/{runs}",
+                        file=sys.stderr)
+                    results.setdefault((server, name, item_name), []).append(
+                        load(running[name].port, item, seconds, clients)
+                    )
+    medians = {key: _median_run(value) for key, value in results.items()}
+    lines = [
+        f"Client: {client} (1 thread), {runs} × {seconds:g} s per cell"
+        + (f" after a {warmup:g} s warm-up" if warmup else "")
+        + ", runs interleaved; connections: "
+        + ", ".join(f"{SERVERS[s][0]}: {connections or SERVERS[s][2]}" for s in servers)
+        + ". Cells: requests/second, median run (min–max), its p99 latency, ratio to "
+        "Django's handler (WSGI) or ASGIHandler (ASGI) on that server.",
+    ]
+    for interface in ("wsgi", "asgi"):
+        rows = [(srv, i) for srv, i in groups if SERVERS[srv][4] == interface]
+        cols = [n for n in names if any((srv, n, i) in results for srv, i in rows)]
+        if not cols:
+            continue
+        header = ["server", "work item", *(CONTENDERS[n].label for n in cols)]
+        lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for server, item_name in rows:
+            baseline = BY_NAME[item_name].baseline or BASELINES[interface]
+            base = medians.get((server, baseline, item_name))
             cells = [SERVERS[server][0], BY_NAME[item_name].title]
-            for name in names:
-                rps, p99, errors = results[server, name, item_name]
-                cell = f"{rps:,.0f}, p99 {p99:.2f} ms"
+            for name in cols:
+                if (server, name, item_name) not in results:
+                    cells.append("—")
+                    continue
+                rps, p99, _ = medians[server, name, item_name]
+                all_rps = [r[0] for r in results[server, name, item_name]]
+                errors = sum(r[2] for r in results[server, name, item_name])
+                cell = f"{rps:,.0f}"
+                if len(all_rps) > 1:
+                    cell += f" ({min(all_rps):,.0f}–{max(all_rps):,.0f})"
+                cell += f", p99 {p99:.2f} ms"
                 if base is not None and base[0]:
                     cell += f" **{rps / base[0]:.2f}×**"
                 if errors:
                     cell += f", {errors} errors"
                 cells.append(cell)
             lines.append("| " + " | ".join(cells) + " |")
-    rps_by = {key: value[0] for key, value in results.items()}
+    rps_by = {key: value[0] for key, value in medians.items()}
     return "\n".join(lines), rps_by
+
+
+def _median_run(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+    """The run with the median requests/second (the lower middle one of an even count)."""
+    ordered = sorted(runs, key=lambda r: r[0])
+    return ordered[(len(ordered) - 1) // 2]

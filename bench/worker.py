@@ -7,10 +7,16 @@ the frameworks print goes to stderr):
 - ``{"cmd": "calibrate", "item": I, "seconds": S}`` -> ``{"n": N}`` requests per batch
 - ``{"cmd": "run", "item": I, "n": N}`` -> ``{"seconds": T}`` for N requests
 - ``{"cmd": "rss", "item": I, "n": N}`` -> ``{"rss_kib": K}`` after N requests
+
+A WSGI contender is called with a copy of a prebuilt environ and a no-op
+``start_response``; an ASGI contender (scope, ``receive`` and ``send`` called
+directly, as Starlette's own benchmarks do) on one event loop for the worker's
+life, a batch of N requests awaited one after another in one coroutine.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib
 import io
@@ -20,7 +26,7 @@ import sys
 import time
 
 from .contenders import CONTENDERS
-from .items import BY_NAME, environ
+from .items import BY_NAME, environ, scope
 
 
 def _write(*args, **kwargs):
@@ -73,6 +79,66 @@ def call_once(app, env: dict, body: bytes) -> tuple[str, bytes]:
     return seen[0], content
 
 
+# -- ASGI -------------------------------------------------------------------------------
+
+_DISCONNECT = {"type": "http.disconnect"}
+
+
+class Exchange:
+    """One ASGI request's ``receive`` and ``send``, as uvicorn's behave: the first
+    ``receive`` is the whole body; a second one (a framework listening for the
+    client's disconnect) waits until the response is complete, then says
+    ``http.disconnect``. With ``capture``, the status and body are kept."""
+
+    __slots__ = ("message", "done", "status", "chunks")
+
+    def __init__(self, body: bytes, capture: bool = False) -> None:
+        self.message: dict | None = {"type": "http.request", "body": body, "more_body": False}
+        self.done: asyncio.Future | bool | None = None  # True: the response is complete
+        self.status = 0
+        self.chunks: list[bytes] | None = [] if capture else None
+
+    async def receive(self) -> dict:
+        message = self.message
+        if message is not None:
+            self.message = None
+            return message
+        done = self.done
+        if done is None:
+            done = self.done = asyncio.get_running_loop().create_future()
+        if done is not True:
+            await done
+        return _DISCONNECT
+
+    async def send(self, message: dict) -> None:
+        kind = message["type"]
+        if kind == "http.response.body":
+            if self.chunks is not None:
+                self.chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                done, self.done = self.done, True
+                if isinstance(done, asyncio.Future) and not done.done():
+                    done.set_result(None)
+        elif kind == "http.response.start" and self.chunks is not None:
+            self.status = message["status"]
+
+
+async def _asgi_batch(app, scope_: dict, body: bytes, n: int) -> float:
+    new = Exchange
+    clock = CLOCK
+    start = clock()
+    for _ in range(n):
+        exchange = new(body)
+        await app(scope_.copy(), exchange.receive, exchange.send)
+    return clock() - start
+
+
+async def _asgi_once(app, scope_: dict, body: bytes) -> tuple[str, bytes]:
+    exchange = Exchange(body, capture=True)
+    await app(scope_.copy(), exchange.receive, exchange.send)
+    return str(exchange.status), b"".join(exchange.chunks)
+
+
 class Worker:
     def __init__(self, name: str) -> None:
         module = importlib.import_module(f".contenders.{CONTENDERS[name].module}", __package__)
@@ -81,12 +147,28 @@ class Worker:
             if BY_NAME[item].only is None or name in BY_NAME[item].only
         }
         self.activate = getattr(module, "activate", None)
-        self.envs = {item: environ(BY_NAME[item]) for item in self.apps}
+        self.asgi = CONTENDERS[name].interface == "asgi"
+        if self.asgi:
+            self.loop = asyncio.new_event_loop()  # one loop for the worker's life
+            asyncio.set_event_loop(self.loop)
+            self.envs = {item: scope(BY_NAME[item]) for item in self.apps}
+        else:
+            self.envs = {item: environ(BY_NAME[item]) for item in self.apps}
 
     def _select(self, item: str):
         if self.activate is not None:
             self.activate(item)
         return self.apps[item], self.envs[item], BY_NAME[item].body
+
+    def _batch(self, app, env: dict, body: bytes, n: int) -> float:
+        if self.asgi:
+            return self.loop.run_until_complete(_asgi_batch(app, env, body, n))
+        return run_batch(app, env, body, n)
+
+    def _once(self, app, env: dict, body: bytes) -> tuple[str, bytes]:
+        if self.asgi:
+            return self.loop.run_until_complete(_asgi_once(app, env, body))
+        return call_once(app, env, body)
 
     def check(self) -> dict[str, str]:
         """Each item's problem, if its answer is wrong ('' when right)."""
@@ -94,7 +176,7 @@ class Worker:
         for item in self.apps:
             app, env, body = self._select(item)
             try:
-                status, content = call_once(app, env, body)
+                status, content = self._once(app, env, body)
                 expected = BY_NAME[item]
                 ok = status.startswith(str(expected.status)) and expected.check(content)
                 problems[item] = "" if ok else f"{status}: {content[:200]!r}"
@@ -106,7 +188,7 @@ class Worker:
         app, env, body = self._select(item)
         n = 1
         while True:
-            elapsed = run_batch(app, env, body, n)
+            elapsed = self._batch(app, env, body, n)
             if elapsed >= min(seconds, 0.05) or n >= 1 << 24:
                 return max(1, round(n * seconds / elapsed))
             n *= 2
@@ -114,11 +196,11 @@ class Worker:
     def run(self, item: str, n: int) -> float:
         app, env, body = self._select(item)
         gc.collect()
-        return run_batch(app, env, body, n)
+        return self._batch(app, env, body, n)
 
     def rss(self, item: str, n: int) -> int:
         app, env, body = self._select(item)
-        run_batch(app, env, body, n)
+        self._batch(app, env, body, n)
         with open("/proc/self/status") as status:
             for line in status:
                 if line.startswith("VmRSS:"):

@@ -11,6 +11,9 @@ conf.configure(django_settings())
 
 from django import forms  # noqa: E402
 
+# Not lazy: once the module djng.asgi is imported (djng.testing.AsyncClient and
+# serve(server='uvicorn') import it), the name djng.asgi would be the module.
+from .asgi import asgi  # noqa: E402
 from .from_wsgi import from_wsgi  # noqa: E402
 from .health import health  # noqa: E402
 from .legacy import ErrorWrapper, escape, template  # noqa: E402
@@ -77,7 +80,6 @@ _LAZY = {
     "login_required": (".batteries.auth", "login_required"),
     "static": (".batteries.static", "static"),
     "admin": (".batteries.admin", "admin"),
-    "asgi": (".asgi", "asgi"),
 }
 
 

@@ -53,6 +53,10 @@ Send = Callable[[dict], Awaitable[None]]
 
 _EMPTY = b""
 
+#: In a test's environ (``djng.testing.AsyncClient``): a list the adapter fills with
+#: the request and the app's response, as the WSGI test client reads them.
+TEST_EXCHANGE = "djng.testing.exchange"
+
 
 class ASGIHandler:
     """An ASGI application for a djng app (any ``request -> response`` callable).
@@ -78,6 +82,9 @@ class ASGIHandler:
         self.lifespan = self.wsgi.lifespan
         self.pool = WorkerPool(threads, on_take=housekeeping.worker_taken)
         self._startup_lock: asyncio.Lock | None = None
+        #: Whether the start-up is done and the loop watched (an app without hooks
+        #: has nothing to start, but its loop is watched all the same).
+        self._started = False
         router = router_of(app)
         if async_of(app) is None:
             self._acall = None  # sync all the way: one hop for the whole request
@@ -105,7 +112,7 @@ class ASGIHandler:
     # -- http ------------------------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.lifespan.started:
+        if not self._started:
             await self._start_once()
         environ = await _environ(scope, receive)
         if environ is None:
@@ -134,6 +141,9 @@ class ASGIHandler:
                         request, response = await self._get_response_in_worker(environ)
                     else:
                         request, response = await self._aget_response(environ)
+                    exchange = environ.get(TEST_EXCHANGE)
+                    if exchange is not None:
+                        exchange[:] = request, response
                     await _send_response(environ, request, response, send)
                     sent.append(True)
                 finally:
@@ -170,6 +180,7 @@ class ASGIHandler:
                     await send({"type": "lifespan.startup.failed", "message": repr(exc)})
                     raise
                 watchdog.watch(asyncio.get_running_loop())
+                self._started = True
                 await send({"type": "lifespan.startup.complete"})
             elif kind == "lifespan.shutdown":
                 try:
@@ -181,13 +192,16 @@ class ASGIHandler:
                 return
 
     async def _start_once(self) -> None:
-        """Start-up for a server that sends no lifespan events: before the first request."""
+        """Start-up for a server that sends no lifespan events, before the first request:
+        the hooks (unless already started) and the watch of the loop."""
         if self._startup_lock is None:
             self._startup_lock = asyncio.Lock()
         async with self._startup_lock:
             if not self.lifespan.started:
                 await self.lifespan.astart()
+            if not self._started:
                 watchdog.watch(asyncio.get_running_loop())
+                self._started = True
 
     async def shutdown(self) -> None:
         """Run the app's shutdown hooks, then close the worker threads' database
@@ -272,7 +286,6 @@ def environ_from_scope(scope: Scope) -> dict:
         "wsgi.multithread": True,
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
-        "asgi.scope": scope,
     }
     for raw_name, raw_value in scope.get("headers", ()):
         name = raw_name.decode("latin-1")
@@ -288,7 +301,41 @@ def environ_from_scope(scope: Scope) -> dict:
         if key in environ:
             value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
         environ[key] = value
+    extra = scope.get("djng.environ")  # a test client's own keys
+    if extra:
+        environ.update(extra)
     return environ
+
+
+def scope_from_environ(environ: dict) -> Scope:
+    """The ASGI HTTP scope of a WSGI environ (the test client builds environs)."""
+    headers = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if not value:
+                continue
+            name = key.replace("_", "-").lower()
+        else:
+            continue
+        headers.append((name.encode("latin-1"), value.encode("latin-1")))
+    root_path = environ.get("SCRIPT_NAME", "").encode("latin-1").decode("utf-8", "replace")
+    path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.3"},
+        "http_version": environ.get("SERVER_PROTOCOL", "HTTP/1.1").partition("/")[2] or "1.1",
+        "method": environ["REQUEST_METHOD"],
+        "scheme": environ.get("wsgi.url_scheme", "http"),
+        "root_path": root_path,
+        "path": root_path + path,
+        "raw_path": (root_path + path).encode("utf-8"),
+        "query_string": environ.get("QUERY_STRING", "").encode("latin-1"),
+        "headers": headers,
+        "client": (environ.get("REMOTE_ADDR", "127.0.0.1"), 50000),
+        "server": (environ.get("SERVER_NAME", "testserver"), int(environ.get("SERVER_PORT") or 80)),
+    }
 
 
 def _to_wsgi(path: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import markcoroutinefunction
+from asgiref.sync import async_to_sync, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
 from .handler import acaller, arespond, caller, respond
@@ -36,6 +36,9 @@ def middleware(cls: type, **options: Any) -> Callable[[Callable], Callable]:
     (Django's ``MiddlewareMixin`` classes are) runs in Django's async mode:
     native async middleware on the loop, ``MiddlewareMixin``'s sync hooks on the
     request's worker thread. A sync-only class runs on that thread as a whole.
+    An async-only class (``sync_capable = False``) on the sync path (under WSGI,
+    or around a sync app) is given an async ``get_response`` and run to
+    completion, as Django's handler does.
     """
     if not callable(cls):
         raise TypeError(f"djng.middleware() needs a Django middleware class, got {cls!r}")
@@ -56,7 +59,14 @@ def middleware(cls: type, **options: Any) -> Callable[[Callable], Callable]:
             args, kwargs = state(request).route_args
             return respond(request, call, args, kwargs)
 
-        instance = cls(get_response, **options)
+        if getattr(cls, "sync_capable", True):
+            instance = cls(get_response, **options)
+            call_instance = instance
+        else:
+            # An async-only class on the sync path: as Django does, it gets an async
+            # get_response (the app runs on this thread) and is run to completion here.
+            instance = cls(in_worker(get_response), **options)
+            call_instance = async_to_sync(instance)
         has_hooks = any(hasattr(instance, hook) for hook in _VIEW_HOOKS)
 
         def around(request: HttpRequest, mw: Any, args: tuple, kwargs: dict) -> Callable:
@@ -84,7 +94,7 @@ def middleware(cls: type, **options: Any) -> Callable[[Callable], Callable]:
         def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             restore = around(request, instance, args, kwargs)
             try:
-                return instance(request)
+                return call_instance(request)
             finally:
                 restore()
 

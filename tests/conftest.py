@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import os
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from djng import _django, location
+from djng import _django, location, testing
 from djng.services import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -203,3 +204,45 @@ def restore_service_defaults(monkeypatch):
 def _forget_default_connection() -> None:
     """Close and drop this thread's wrapper for Django's 'default' alias, if it has one."""
     _django.forget_connection(DEFAULT_DB_ALIAS)
+
+
+# -- the behavioural suites under both adapters -------------------------------------------
+
+#: The suites that run twice: through djng.wsgi (djng.testing.Client) and through
+#: djng.asgi (the same sync API over djng.testing.AsyncClient).
+BOTH_ADAPTERS = {
+    "test_router", "test_middleware", "test_isolation", "test_mounting", "test_reconfigure",
+    "test_use_cases", "test_responses", "test_hosts", "test_stack", "test_cache", "test_db",
+    "test_storage", "test_templates", "test_mail", "test_debug_errors", "test_sessions_auth",
+    "test_csrf", "test_static", "test_forms_templates", "test_models", "test_admin",
+    "test_notes_example", "test_async", "test_async_example",
+}
+
+
+_WSGI_CLIENT = testing.Client
+
+
+class ClientOverASGI(testing.Client):
+    """``djng.testing.Client``'s sync API, each request sent through ``djng.asgi``."""
+
+    _threads = None
+    _handler = testing.AsyncClient._handler
+
+    def _send(self, *request):
+        return asyncio.run(testing.AsyncClient._send(self, *request))
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.module.__name__.rpartition(".")[2] in BOTH_ADAPTERS:
+        metafunc.parametrize("adapter", ["wsgi", "asgi"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def adapter(request, monkeypatch):
+    """Which adapter ``djng.testing.Client`` drives in this test: 'wsgi' or 'asgi'."""
+    name = getattr(request, "param", "wsgi")
+    if name == "asgi":
+        monkeypatch.setattr(testing, "Client", ClientOverASGI)
+        if getattr(request.module, "Client", None) is _WSGI_CLIENT:
+            monkeypatch.setattr(request.module, "Client", ClientOverASGI)
+    return name

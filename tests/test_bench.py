@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -30,3 +32,35 @@ def test_bench_quick_run_prints_the_table_and_saves_it(tmp_path):
     assert saved.startswith("# djng benchmark results")
     assert "Command: `python -m bench --only djng,django --quick" in saved
     assert "| plain-text hello (`hello`) |" in saved
+
+
+def test_bench_asgi_rows_answer_in_process_and_served(tmp_path):
+    """The ASGI rows: djng.asgi, Django's ASGIHandler and Starlette each answer their
+    items in-process (the worker checks every answer before timing) and under
+    uvicorn (server mode checks each server's answer before loading it)."""
+    pytest.importorskip("starlette")
+    pytest.importorskip("uvicorn")
+    output = tmp_path / "results.md"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--only", "djng_asgi,django_asgi,starlette", "--quick",
+         "--no-micro", "--server", "--servers", "uvicorn", "--server-items", "asgi_hello",
+         "--output", str(output)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    table = result.stdout
+    assert "## In-process ASGI requests/second" in table
+    assert "| work item | djng.asgi | Django ASGIHandler | Starlette |" in table
+    for item in ("asgi_hello", "asgi_sync_hello", "asgi_hello_push"):
+        assert f"(`{item}`)" in table
+    for target in ("djng.asgi ≥ 10× Django ASGIHandler", "djng.asgi ≥ 0.4× Starlette",
+                   "ASGI sync hello: djng.asgi ≥ 5× Django ASGIHandler",
+                   "pushed service ≥ 0.9× djng.asgi async hello",
+                   "served async hello (uvicorn, 1 worker): djng.asgi ≥ 0.8× Starlette",
+                   "served async hello (uvicorn, 1 worker): djng.asgi ≥ 2× Django ASGIHandler"):
+        assert target in table
+    served = [line for line in table.splitlines() if line.startswith("| uvicorn, 1 worker")]
+    assert len(served) == 1 and "errors" not in served[0], table
+    assert "## In-process requests/second" not in table  # no WSGI contender asked for
+    assert "| ASGI: async hello (`asgi_hello`) |" in output.read_text()

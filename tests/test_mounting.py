@@ -201,14 +201,15 @@ def test_nested_mount_adds_both_prefixes():
     assert seen["path"] == "/where/deep"
 
 
-def test_any_wsgi_callable_works():
+def test_any_wsgi_callable_works(adapter):
     def plain_wsgi(environ, start_response):
         start_response("203 Custom Thing", [("Content-Type", "text/plain"), ("X-A", "1")])
         return [environ["SCRIPT_NAME"].encode(), b"|", environ["PATH_INFO"].encode()]
 
     response = Client(djng.Router(djng.mount("w", djng.from_wsgi(plain_wsgi)))).get("/w/a/b")
     assert response.status_code == 203
-    assert response.reason_phrase == "Custom Thing"
+    if adapter == "wsgi":  # ASGI sends no reason phrase
+        assert response.reason_phrase == "Custom Thing"
     assert response["Content-Type"] == "text/plain"
     assert response["X-A"] == "1"
     assert response.content == b"/w|/a/b"

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 from conftest import (
@@ -562,3 +563,101 @@ def test_granian_serves_djng(spawn, tmp_path):
     connection.close()
     assert answer["length"] == 5000
     assert "LocMem('api')" not in answer["cache"]  # the mount's cache stayed in the mount
+
+
+# -- serve() with async views, under werkzeug and uvicorn -------------------------------------
+
+ASYNC_SCRIPT = """
+import asyncio, os, sys
+import djng
+
+RELEASE = sys.argv[3]
+
+async def index(request):
+    await asyncio.sleep(0)
+    return "async hello from " + sys.argv[2]
+
+def plain(request):
+    return "sync hello"
+
+async def ticks(request):
+    async def events():
+        yield "data: first\\n\\n"
+        for _ in range(400):  # the second event waits for the test to have read the first
+            if os.path.exists(RELEASE):
+                break
+            await asyncio.sleep(0.025)
+        yield "data: second\\n\\n"
+    return djng.StreamingResponse(events(), content_type="text/event-stream")
+
+app = djng.Router(djng.path("", index), djng.path("sync", plain), djng.path("ticks", ticks))
+reload = sys.argv[4:] == ["reload"]
+djng.serve(app, "127.0.0.1", int(sys.argv[1]), server=sys.argv[2], reload=reload)
+"""
+
+
+def read_stream_incrementally(port: int, release) -> tuple[bytes, bytes]:
+    """Read /ticks: the first event must arrive before the test releases the second."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    try:
+        connection.request("GET", "/ticks")
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.getheader("Content-Type") == "text/event-stream"
+        # Raw lines (chunk sizes included when the server chunks the body).
+        first = b""
+        while b"data: first" not in first:
+            first += response.fp.readline()
+        release.write_text("go")
+        rest = b""
+        while b"data: second" not in rest:
+            line = response.fp.readline()
+            assert line, "the stream ended before the second event"
+            rest += line
+        return first, rest
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("server", ["werkzeug", "uvicorn"])
+def test_serve_runs_async_views_and_streams_incrementally(spawn, tmp_path, server):
+    if server == "uvicorn":
+        pytest.importorskip("uvicorn", reason="pip install 'djng[uvicorn]'")
+    port = free_port()
+    release = tmp_path / "release"
+    proc = spawn([sys.executable, "-c", ASYNC_SCRIPT, str(port), server, str(release)])
+    status, _, body = wait_for_http(f"http://127.0.0.1:{port}/", proc)
+    assert (status, body) == (200, f"async hello from {server}".encode())
+    assert http_get(f"http://127.0.0.1:{port}/sync")[2] == b"sync hello"
+    first, rest = read_stream_incrementally(port, release)
+    assert b"data: second" in rest
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def test_serve_with_uvicorn_reloads_when_the_code_changes(spawn, tmp_path):
+    pytest.importorskip("uvicorn", reason="pip install 'djng[uvicorn]'")
+    port = free_port()
+    script = tmp_path / "app.py"
+    script.write_text(ASYNC_SCRIPT)
+    proc = spawn([sys.executable, str(script), str(port), "uvicorn", "unused", "reload"])
+    assert wait_for_http(f"http://127.0.0.1:{port}/", proc)[2] == b"async hello from uvicorn"
+    script.write_text(ASYNC_SCRIPT.replace('"async hello from "', '"reloaded, from "'))
+    deadline = time.monotonic() + TIMEOUT
+    body = b""
+    while time.monotonic() < deadline and body != b"reloaded, from uvicorn":
+        try:
+            body = http_get(f"http://127.0.0.1:{port}/", timeout=2)[2]
+        except OSError:
+            pass
+        time.sleep(0.1)
+    assert body == b"reloaded, from uvicorn"
+
+
+def test_serve_names_the_servers_it_knows():
+    with pytest.raises(ValueError, match="werkzeug, uvicorn"):
+        djng.serve(lambda request: "x", server="tornado")

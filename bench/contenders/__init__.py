@@ -1,5 +1,6 @@
 """The contenders. Each module's ``build()`` returns ``{item name: WSGI callable}``
-and may define ``activate(item name)``, called before a batch of that item.
+(an ASGI contender's: ``{item name: ASGI application}``) and may define
+``activate(item name)``, called before a batch of that item.
 
 Each contender runs in its own process (Django can be configured once per process).
 """
@@ -16,6 +17,8 @@ class Contender:
     label: str
     module: str
     requires: str
+    #: "wsgi" or "asgi": what ``build()`` returns (and which items and servers apply).
+    interface: str = "wsgi"
 
 
 CONTENDERS: dict[str, Contender] = {
@@ -29,11 +32,15 @@ CONTENDERS: dict[str, Contender] = {
         Contender("falcon", "Falcon", "falcon_app", "falcon"),
         Contender("bottle", "Bottle", "bottle_app", "bottle"),
         Contender("bare", "bare WSGI", "bare", "json"),
+        Contender("djng_asgi", "djng.asgi", "djng_asgi", "django", "asgi"),
+        Contender("django_asgi", "Django ASGIHandler", "django_asgi", "django", "asgi"),
+        Contender("starlette", "Starlette", "starlette_app", "starlette", "asgi"),
     )
 }
 
-#: The contender every ratio is taken against.
-BASELINE = "django"
+#: The contender every ratio is taken against, by interface.
+BASELINES = {"wsgi": "django", "asgi": "django_asgi"}
+BASELINE = BASELINES["wsgi"]
 
 
 def available(name: str) -> bool:

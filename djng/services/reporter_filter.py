@@ -25,7 +25,8 @@ class ReporterFilter(SafeExceptionReporterFilter):
       receives, ``request.META``), are cleansed the way Django cleanses settings
       and request headers (``Authorization``, ``Cookie``, API keys, tokens,
       passwords), so a debug page or a mailed report never shows what Django
-      itself hides in its META section.
+      itself hides in its META section. An ASGI scope's headers, in any
+      frame, are cleansed as the same headers are in META.
     """
 
     def get_safe_settings(self) -> dict[str, Any]:
@@ -43,13 +44,28 @@ class ReporterFilter(SafeExceptionReporterFilter):
 
     def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
         variables = super().get_traceback_frame_variables(request, tb_frame)
-        if os.path.realpath(tb_frame.f_code.co_filename).startswith(_PACKAGE):
-            return [(name, self.cleanse_setting(name, value)) for name, value in variables]
-        return [
-            (name, self.cleanse_setting(name, value) if _is_environ(value) else value)
-            for name, value in variables
-        ]
+        ours = os.path.realpath(tb_frame.f_code.co_filename).startswith(_PACKAGE)
+        return [(name, self._cleanse(name, value, ours)) for name, value in variables]
+
+    def _cleanse(self, name: str, value: Any, ours: bool) -> Any:
+        if _is_scope(value):
+            value = {**value, "headers": [self._header(*pair) for pair in value["headers"]]}
+        if ours or _is_environ(value):
+            return self.cleanse_setting(name, value)
+        return value
+
+    def _header(self, name: bytes, value: bytes) -> tuple[bytes, Any]:
+        """An ASGI header, cleansed as Django cleanses the same header in META."""
+        key = "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+        return name, self.cleanse_setting(key, value)
 
 
 def _is_environ(value: Any) -> bool:
     return isinstance(value, dict) and "wsgi.input" in value
+
+
+def _is_scope(value: Any) -> bool:
+    """An ASGI connection scope (``djng.asgi``), whose headers are raw byte pairs."""
+    return isinstance(value, dict) and "headers" in value and value.get("type") in (
+        "http", "websocket"
+    )

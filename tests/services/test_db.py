@@ -95,12 +95,13 @@ def test_two_memory_databases_are_separate():
     assert count(a) == 0
 
 
-def test_each_database_is_a_django_alias():
-    database = djng.db.SQLite(":memory:", alias="svc_named")
-    assert database.alias == "svc_named"
-    assert connections["svc_named"] is database.connection
+def test_each_database_is_a_django_alias(adapter):
+    alias = f"svc_named_{adapter}"  # an alias is the process's: one per run of this test
+    database = djng.db.SQLite(":memory:", alias=alias)
+    assert database.alias == alias
+    assert connections[alias] is database.connection
     with pytest.raises(ValueError, match="already exists"):
-        djng.db.SQLite(":memory:", alias="svc_named")
+        djng.db.SQLite(":memory:", alias=alias)
     assert djng.db.SQLite(":memory:").alias != djng.db.SQLite(":memory:").alias
 
 
