@@ -10,17 +10,18 @@ One request, start to end:
 1. the body is read from ``receive`` (into a spooled file, memory then disk;
    one over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is not read, and Django refuses it
    with a 413 if the view reads it);
-2. a task of its own runs the request in a fresh context (``djng.state``), and
-   with a worker of its own (``djng.workers``): the request takes a thread from
-   the adapter's bounded pool at its first sync call and keeps it to its end;
+2. the request runs in a fresh context (``djng.state``), and with a worker of
+   its own (``djng.workers``): it takes a thread from the adapter's bounded pool
+   at its first sync call and keeps it to its end;
 3. an app with async views inside is answered on the loop (``djng.handler``'s
    async path: a sync endpoint hops once to the worker thread); an app that is
    sync all the way is answered on the worker thread in one hop;
 4. the response is sent: a plain body at once, an async stream on the loop, a
    sync stream chunk by chunk from the worker thread; then the response is
    closed (``request_finished``) in the request's context, on its worker thread;
-5. a client that disconnects cancels the request's task: an async view or
-   stream stops where it waits, and the response is still closed.
+5. a client that disconnects cancels the request: an async view or stream
+   stops where it waits, and the response (or, without one, the request) is
+   still closed, with ``request_finished``.
 """
 
 from __future__ import annotations
@@ -32,10 +33,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
-from asgiref.sync import ThreadSensitiveContext
 from django.http import HttpRequest, HttpResponseBase
 
-from . import _django, housekeeping, location, watchdog
+from . import _django, housekeeping, location, watchdog, workers
 from .handler import acall_endpoint, acaller, arespond
 from .layers import Dispatcher, async_of, router_of
 from .services import debug
@@ -95,7 +95,6 @@ class ASGIHandler:
             self._acall = lambda request, args, kwargs: adispatch(request)
         else:
             self._acall = acaller(app)
-        self._get_response_in_worker = in_worker(self.wsgi.get_response)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -117,55 +116,71 @@ class ASGIHandler:
         environ = await _environ(scope, receive)
         if environ is None:
             return  # the client left before its body arrived
-        loop = asyncio.get_running_loop()
-        sent: list = []  # not empty once the whole response is sent
-        task = loop.create_task(self._respond(environ, send, sent), context=fresh_context())
-        watcher = loop.create_task(_cancel_on_disconnect(receive, task, sent))
+        flight = _Flight(asyncio.current_task(), fresh_context())
+        # Watch for a disconnect only once the request waits for something: a request
+        # answered in one step (most) never needs the watcher task.
+        watch = asyncio.get_running_loop().call_soon(flight.watch, receive)
         try:
-            await task
+            # In the server's task, each step in the request's own fresh context.
+            await _InContext(flight.context, self._respond(environ, send, flight))
         except asyncio.CancelledError:
-            if task.cancelled() and not _cancelled(asyncio.current_task()):
-                return  # the client disconnected: the request's task stopped, nothing to send
-            raise
+            if not flight.disconnected:
+                raise
+            flight.task.uncancel()  # the client left: nothing to send, nothing to raise
         finally:
-            watcher.cancel()
+            watch.cancel()
+            flight.stop_watching()
 
-    async def _respond(self, environ: dict, send: Send, sent: list) -> None:
-        """The request, in its own task and context, with its own worker."""
+    async def _respond(self, environ: dict, send: Send, flight: _Flight) -> None:
+        """The request, with a worker of its own, in its own context."""
         worker = self.pool.request_worker()
-        request = response = None
+        binding = workers.bind(worker)
         try:
-            async with ThreadSensitiveContext(executor=worker):
-                try:
-                    if self._acall is None:
-                        request, response = await self._get_response_in_worker(environ)
-                    else:
-                        request, response = await self._aget_response(environ)
-                    exchange = environ.get(TEST_EXCHANGE)
-                    if exchange is not None:
-                        exchange[:] = request, response
-                    await _send_response(environ, request, response, send)
-                    sent.append(True)
-                finally:
-                    if response is not None:
-                        await self._close(response, worker)
+            if self._acall is None:
+                await workers.run_in(
+                    worker, flight.context, self._get_response_here, environ, flight
+                )
+            else:
+                await self._aget_response(environ, flight)
+            exchange = environ.get(TEST_EXCHANGE)
+            if exchange is not None:
+                exchange[:] = flight.request, flight.response
+            await _send_response(environ, flight.request, flight.response, send)
+            flight.sent = True
         finally:
-            worker.release()
+            try:
+                await self._close(flight, worker)
+            finally:
+                workers.unbind(binding)
+                worker.release()
 
-    async def _aget_response(self, environ: dict) -> tuple[HttpRequest, HttpResponseBase]:
-        request, response = self.wsgi.begin(environ)
+    def _get_response_here(self, environ: dict, flight: _Flight) -> None:
+        """The whole request of a sync app, on the worker thread. What it made is kept
+        in ``flight`` at once, so that a request cancelled meanwhile is still closed."""
+        flight.request, flight.response = self.wsgi.get_response(environ)
+        flight.connected = housekeeping.thread_connected()
+
+    async def _aget_response(self, environ: dict, flight: _Flight) -> None:
+        flight.request, response = self.wsgi.begin(environ)
         if response is None:
-            response = await arespond(request, self._acall)
-        _django.add_closer(response, request.close)
-        return request, response
+            response = await arespond(flight.request, self._acall)
+        _django.add_closer(response, flight.request.close)
+        flight.response = response
 
-    async def _close(self, response: HttpResponseBase, worker: Any) -> None:
-        """Close the response in the request's context: on its worker thread when it
-        has one (the thread of its connections), or when ``request_finished`` has work."""
-        if worker.taken or housekeeping.finished_has_work():
-            await in_worker(housekeeping.close_response)(response)
+    async def _close(self, flight: _Flight, worker: Any) -> None:
+        """Close the response in the request's context: on its worker thread when that
+        thread has database connections, or when ``request_finished`` has other work.
+        A request cancelled before its response (the client left) is closed too."""
+        if flight.response is not None:
+            close, subject = housekeeping.close_response, flight.response
+        elif flight.request is not None:
+            close, subject = housekeeping.close_unanswered, flight.request
         else:
-            housekeeping.close_response(response)
+            return
+        if (worker.taken and flight.connected) or housekeeping.finished_has_work():
+            await in_worker(close)(subject)
+        else:
+            close(subject)
 
     # -- lifespan --------------------------------------------------------------------------
 
@@ -378,17 +393,76 @@ def _next_chunk(chunks: Any) -> bytes | None:
     return next(chunks, None)
 
 
-async def _cancel_on_disconnect(receive: Receive, task: asyncio.Task, sent: list) -> None:
-    """Cancel the request's task when the client disconnects before the whole
-    response is sent (the body is read already, so the next message is the
-    disconnect; a caller that sends something else does not report one)."""
-    message = await receive()
-    if message["type"] == "http.disconnect" and not sent:
-        task.cancel()
+class _Flight:
+    """One request on its way: what it has made so far, and its disconnect watch."""
+
+    __slots__ = (
+        "task", "context", "request", "response", "connected", "sent", "disconnected", "_watcher",
+    )
+
+    def __init__(self, task: asyncio.Task, context: Any) -> None:
+        self.task = task
+        #: The request's own context, in which each of its steps runs.
+        self.context = context
+        self.request: HttpRequest | None = None
+        self.response: HttpResponseBase | None = None
+        #: Whether the worker thread holds database connections (unknown: assume so).
+        self.connected = True
+        self.sent = False
+        self.disconnected = False
+        self._watcher: asyncio.Task | None = None
+
+    def watch(self, receive: Receive) -> None:
+        self._watcher = asyncio.get_running_loop().create_task(self._cancel_on_disconnect(receive))
+
+    async def _cancel_on_disconnect(self, receive: Receive) -> None:
+        """Cancel the request when the client disconnects before the whole response is
+        sent (the body is read already, so the next message is the disconnect; a
+        caller that sends something else does not report one)."""
+        message = await receive()
+        if message["type"] == "http.disconnect" and not self.sent:
+            self.disconnected = True
+            self.task.cancel()
+
+    def stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
 
 
-def _cancelled(task: asyncio.Task | None) -> bool:
-    return task is not None and task.cancelling() > 0
+class _InContext:
+    """Await a coroutine with each of its steps run in ``context``, in the current task.
+
+    What a task of its own (``create_task(coro, context=...)``) gives, without the
+    task and the turn of the event loop it costs (about a third of a hello
+    request). The awaitables the coroutine yields pass through to the task, and a
+    cancellation of the task goes into the coroutine, as with ``await``.
+    """
+
+    __slots__ = ("_context", "_coroutine")
+
+    def __init__(self, context: Any, coroutine: Any) -> None:
+        self._context = context
+        self._coroutine = coroutine
+
+    def __await__(self) -> Any:
+        run, coroutine = self._context.run, self._coroutine
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                if error is None:
+                    awaited = run(coroutine.send, value)
+                else:
+                    awaited = run(coroutine.throw, error)
+            except StopIteration as done:
+                return done.value
+            try:
+                value, error = (yield awaited), None
+            except GeneratorExit:
+                coroutine.close()
+                raise
+            except BaseException as exc:  # a cancellation, thrown in by the task
+                value, error = None, exc
 
 
 def asgi(

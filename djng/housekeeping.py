@@ -105,6 +105,18 @@ def finished_has_work() -> bool:
     return cache_handle_opened.get() or signals.request_finished.receivers != _quiet_finished
 
 
+def thread_connected() -> bool:
+    """Whether this thread holds database connections (or queries to reset)."""
+    return getattr(_thread, "connected", False)
+
+
+def close_unanswered(request: Any) -> None:
+    """End a request that got no response (the client left while the view ran):
+    what closing its response would do, as Django's ASGI handler does."""
+    request.close()
+    send_request_finished(None)
+
+
 def worker_taken() -> None:
     """A request took this worker thread (``djng.asgi``): the connection housekeeping
     ``request_started`` does, on the thread whose connections it will use."""

@@ -99,8 +99,8 @@ class Lifespan:
         self._lock = threading.Lock()
 
     async def astart(self) -> None:
-        """Enter every hook (ASGI ``lifespan.startup``); a failure exits those entered."""
-        self.started = True
+        """Enter every hook (ASGI ``lifespan.startup``); a failure exits those entered,
+        and the next request tries again. ``started`` is set once all are entered."""
         stack = contextlib.AsyncExitStack()
         async with contextlib.AsyncExitStack() as guard:
             guard.push_async_exit(stack)
@@ -116,6 +116,7 @@ class Lifespan:
                     )
             guard.pop_all()
         self._stack = stack
+        self.started = True
 
     async def astop(self) -> None:
         """Exit the hooks, in reverse (ASGI ``lifespan.shutdown``)."""
@@ -126,11 +127,16 @@ class Lifespan:
     def start_once(self) -> None:
         """Start the hooks under WSGI: the first call does, on a loop of its own; the
         process's exit (or :meth:`stop`) shuts them down."""
-        with self._lock:
+        with self._lock:  # a request that comes meanwhile waits here for the start-up
             if self.started:
                 return
-            self._runner = asyncio.Runner()
-            self._runner.run(self.astart())
+            runner = asyncio.Runner()
+            try:
+                runner.run(self.astart())
+            except BaseException:
+                runner.close()
+                raise
+            self._runner = runner
             atexit.register(self.stop)
 
     def stop(self) -> None:

@@ -619,11 +619,6 @@ def test_disconnect_during_an_async_view_cancels_it(serve):
         assert client.get("/fast").json() == {"fast": True}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "djng bug: a request whose client leaves before the view returns never sends "
-    "request_finished (Django's ASGIHandler sends it when it cancels the view): "
-    "ASGIHandler._respond closes only a response that exists"
-))
 def test_disconnect_during_an_async_view_still_sends_request_finished(serve):
     server = serve(WAITING_APP)
     assert _finished_count(server, 1) == 1  # the readiness probe's
