@@ -302,17 +302,14 @@ def environ_from_scope(scope: Scope) -> dict:
         "wsgi.multiprocess": True,
         "wsgi.run_once": False,
     }
+    keys = _HEADER_KEYS
     for raw_name, raw_value in scope.get("headers", ()):
-        name = raw_name.decode("latin-1")
-        value = raw_value.decode("latin-1")
-        if name == "content-length":
-            key = "CONTENT_LENGTH"
-        elif name == "content-type":
-            key = "CONTENT_TYPE"
-        elif "_" in name:
+        key = keys.get(raw_name)
+        if key is None:
+            key = _header_key(raw_name)
+        if not key:
             continue
-        else:
-            key = "HTTP_" + name.upper().replace("-", "_")
+        value = raw_value.decode("latin-1")
         if key in environ:
             value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
         environ[key] = value
@@ -320,6 +317,25 @@ def environ_from_scope(scope: Scope) -> dict:
     if extra:
         environ.update(extra)
     return environ
+
+
+#: The environ key of each header name seen (bounded); "" for a name that is dropped.
+_HEADER_KEYS: dict[bytes, str] = {}
+
+
+def _header_key(raw_name: bytes) -> str:
+    name = raw_name.decode("latin-1").lower()
+    if name == "content-length":
+        key = "CONTENT_LENGTH"
+    elif name == "content-type":
+        key = "CONTENT_TYPE"
+    elif "_" in name:
+        key = ""  # X_Forwarded_For must not pass for X-Forwarded-For
+    else:
+        key = "HTTP_" + name.upper().replace("-", "_")
+    if len(_HEADER_KEYS) < 1024:
+        _HEADER_KEYS[raw_name] = key
+    return key
 
 
 def scope_from_environ(environ: dict) -> Scope:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from djng import _django, location, testing
+from djng import _django, housekeeping, location, testing
 from djng.services import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -209,12 +209,13 @@ def _forget_default_connection() -> None:
 # -- the behavioural suites under both adapters -------------------------------------------
 
 #: The suites that run twice: through djng.wsgi (djng.testing.Client) and through
-#: djng.asgi (the same sync API over djng.testing.AsyncClient).
+#: djng.asgi (the same sync API over djng.testing.AsyncClient). Not test_models:
+#: its tests define models (the process's, once) rather than serve them.
 BOTH_ADAPTERS = {
     "test_router", "test_middleware", "test_isolation", "test_mounting", "test_reconfigure",
     "test_use_cases", "test_responses", "test_hosts", "test_stack", "test_cache", "test_db",
     "test_storage", "test_templates", "test_mail", "test_debug_errors", "test_sessions_auth",
-    "test_csrf", "test_static", "test_forms_templates", "test_models", "test_admin",
+    "test_csrf", "test_static", "test_forms_templates", "test_admin",
     "test_notes_example", "test_async", "test_async_example",
 }
 
@@ -230,6 +231,10 @@ class ClientOverASGI(testing.Client):
 
     def _send(self, *request):
         return asyncio.run(testing.AsyncClient._send(self, *request))
+
+    def __exit__(self, *exc_info):
+        super().__exit__(*exc_info)
+        self.handler.pool.close(housekeeping.close_connections)
 
 
 def pytest_generate_tests(metafunc):
