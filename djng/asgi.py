@@ -475,7 +475,7 @@ class _InContext:
             try:
                 value, error = (yield awaited), None
             except GeneratorExit:
-                coroutine.close()
+                run(coroutine.close)  # its finally blocks, in its own context
                 raise
             except BaseException as exc:  # a cancellation, thrown in by the task
                 value, error = None, exc

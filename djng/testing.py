@@ -110,7 +110,12 @@ class Client:
     ) -> TestResponse:
         """Send one request. ``data`` is form data (a dict, files allowed) or raw bytes/str;
         ``json`` is sent as a JSON body; ``query`` becomes the query string."""
-        steps = _exchanges(method, path, query, data, json, headers, content_type, follow)
+        return self._drive(
+            _exchanges(method, path, query, data, json, headers, content_type, follow)
+        )
+
+    def _drive(self, steps: Generator[tuple, TestResponse, TestResponse]) -> TestResponse:
+        """Send each request ``steps`` asks for; its last response."""
         sending = next(steps)
         try:
             while True:
@@ -118,17 +123,9 @@ class Client:
         except StopIteration as done:
             return done.value
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        query: Any,
-        data: Any,
-        json: Any,
-        headers: Mapping[str, str] | None,
-        content_type: str | None,
-    ) -> TestResponse:
-        environ, raised = self._environ(method, path, query, data, json, headers, content_type)
+    def _send(self, *request: Any) -> TestResponse:
+        """One request: ``(method, path, query, data, json, headers, content_type)``."""
+        environ, raised = self._environ(*request)
         started: list = []
 
         def start_response(status: str, headers: list, exc_info: Any = None) -> Callable:
@@ -250,19 +247,9 @@ class AsyncClient(Client):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.handler.shutdown()
 
-    async def request(  # type: ignore[override] - the same request, awaited
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Any = None,
-        data: Any = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-        content_type: str | None = None,
-        follow: bool = False,
+    async def _drive(  # type: ignore[override] - the same requests, awaited
+        self, steps: Generator[tuple, TestResponse, TestResponse]
     ) -> TestResponse:
-        steps = _exchanges(method, path, query, data, json, headers, content_type, follow)
         sending = next(steps)
         try:
             while True:
@@ -270,21 +257,12 @@ class AsyncClient(Client):
         except StopIteration as done:
             return done.value
 
-    async def _send(  # type: ignore[override]
-        self,
-        method: str,
-        path: str,
-        query: Any,
-        data: Any,
-        json: Any,
-        headers: Mapping[str, str] | None,
-        content_type: str | None,
-    ) -> TestResponse:
+    async def _send(self, *request: Any) -> TestResponse:  # type: ignore[override]
         import asyncio
 
         from .asgi import TEST_EXCHANGE, scope_from_environ
 
-        environ, raised = self._environ(method, path, query, data, json, headers, content_type)
+        environ, raised = self._environ(*request)
         body = environ["wsgi.input"].read()
         scope = scope_from_environ(environ)
         exchange: list = [None, None]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from conftest import require
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,8 +38,7 @@ def test_bench_asgi_rows_answer_in_process_and_served(tmp_path):
     """The ASGI rows: djng.asgi, Django's ASGIHandler and Starlette each answer their
     items in-process (the worker checks every answer before timing) and under
     uvicorn (server mode checks each server's answer before loading it)."""
-    pytest.importorskip("starlette")
-    pytest.importorskip("uvicorn")
+    require("starlette", "uvicorn")
     output = tmp_path / "results.md"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     result = subprocess.run(
