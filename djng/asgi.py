@@ -10,7 +10,8 @@ One request, start to end:
 1. the body is read from ``receive`` (into a spooled file, memory then disk;
    one over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is not read, and Django refuses it
    with a 413 if the view reads it);
-2. the request runs in a fresh context (``djng.state``), and with a worker of
+2. the request runs in a copy of the context (started afresh by ``begin()``:
+   ``djng.state.start_request``), and with a worker of
    its own (``djng.workers``): it takes a thread from the adapter's bounded pool
    at its first sync call and keeps it to its end;
 3. an app with async views inside is answered on the loop (``djng.handler``'s
@@ -30,6 +31,7 @@ import asyncio
 import io
 import sys
 from collections.abc import Awaitable, Callable, Iterable
+from contextvars import copy_context
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
@@ -41,7 +43,6 @@ from .layers import Dispatcher, async_of, router_of
 from .services import debug
 from .services.errors import report
 from .services.hosts import warn_if_unconfigured
-from .state import fresh_context
 from .workers import WorkerPool, in_worker
 from .wsgi import WSGIHandler, headers_of
 
@@ -116,12 +117,12 @@ class ASGIHandler:
         environ = await _environ(scope, receive)
         if environ is None:
             return  # the client left before its body arrived
-        flight = _Flight(asyncio.current_task(), fresh_context())
+        flight = _Flight(asyncio.current_task(), copy_context())
         # Watch for a disconnect only once the request waits for something: a request
         # answered in one step (most) never needs the watcher task.
         watch = asyncio.get_running_loop().call_soon(flight.watch, receive)
         try:
-            # In the server's task, each step in the request's own fresh context.
+            # In the server's task, each step in the request's own context.
             await _InContext(flight.context, self._respond(environ, send, flight))
         except asyncio.CancelledError:
             if not flight.disconnected:

@@ -14,24 +14,24 @@ follows the request's own context (a copy per request, see ``djng.wsgi``):
 - the current Router, for ``reverse()`` and ``{% url %}``, is Django's own
   urlconf (``django.urls.set_urlconf``), which is context-local already.
 
-Each request starts from :func:`fresh_context`: a copy of the caller's context
-in which the lifecycle's variables (these two, the urlconf and the script
-prefix) are set to their starting values, whatever the server left in its own
-context. The service stacks are copied as they are: a server pushes nothing,
-and what a test pushes around its client (``with djng.cache.use(...)``) is
-meant to reach the request.
+Each request runs in a copy of the caller's context, and :func:`start_request`
+sets the lifecycle's variables there (these two, the urlconf and the script
+prefix) to their starting values, whatever the server left in its own context.
+The service stacks are copied as they are: a server pushes nothing, and what a
+test pushes around its client (``with djng.cache.use(...)``) is meant to reach
+the request.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from contextvars import Context, ContextVar, copy_context
+from contextvars import ContextVar, copy_context
 from typing import Any, TypeVar
 
 __all__ = [
-    "RequestState", "cache_handle_opened", "copy_current_context", "fresh_context",
-    "in_request", "peek", "request_variable", "state",
+    "RequestState", "cache_handle_opened", "copy_current_context", "in_request", "peek",
+    "request_variable", "start_request", "state",
 ]
 
 T = TypeVar("T")
@@ -46,22 +46,17 @@ def request_variable(variable: ContextVar[T], start: Any) -> ContextVar[T]:
     return variable
 
 
-def _start_request_variables() -> None:
+def start_request() -> None:
+    """Start a request in the current context (the request's own copy): djng's
+    per-request variables at their start, then ``in_request``.
+
+    What the server (or an earlier request, through a server that reuses a
+    context) left in the lifecycle's variables does not reach the request;
+    other libraries' variables (tracing, logging) are kept.
+    """
     for variable, start in _request_variables:
         variable.set(start)
-
-
-def fresh_context() -> Context:
-    """A copy of the current context, with djng's per-request variables at their start.
-
-    What a request sets in it dies with it; what the server (or an earlier
-    request, through a server that reuses a context) left in the lifecycle's
-    variables does not reach it. Other libraries' variables (tracing, logging)
-    are kept.
-    """
-    context = copy_context()
-    context.run(_start_request_variables)
-    return context
+    in_request.set(True)
 
 
 #: True inside a request served by djng (set in the request's own context copy).

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Iterator
-from contextvars import Context
+from contextvars import Context, copy_context
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -30,7 +30,7 @@ from .lifespan import Lifespan
 from .services import debug
 from .services.errors import report, response_for_exception
 from .services.hosts import check_host, warn_if_unconfigured
-from .state import fresh_context, in_request
+from .state import start_request
 
 __all__ = ["WSGIHandler", "wsgi"]
 
@@ -73,7 +73,7 @@ class WSGIHandler:
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         if not self.lifespan.started:
             self.lifespan.start_once()
-        ctx = fresh_context()
+        ctx = copy_context()
         request, response = ctx.run(self.get_response, environ)
         start_response(f"{response.status_code} {response.reason_phrase}", headers_of(response))
         if environ.get("REQUEST_METHOD") == "HEAD":
@@ -109,7 +109,7 @@ class WSGIHandler:
             self._fix_environ(environ)
         if not registry.serving:
             registry.serving = True  # djng.install() must come before this
-        in_request.set(True)
+        start_request()
         if self.router is not None:
             set_urlconf(self.router)
         script_name = environ.get("SCRIPT_NAME")
