@@ -170,8 +170,7 @@ def acaller(app: Callable) -> ACaller:
     if router_of(app) is None:
         return lambda request, args, kwargs: acall_endpoint(request, app, args, kwargs)
     if twin is None:
-        call = in_worker(caller(app))
-        return lambda request, args, kwargs: call(request, args, kwargs)
+        return in_worker(caller(app))
 
     async def call_twin(request: HttpRequest, args: tuple, kwargs: dict) -> HttpResponseBase:
         return to_response(await twin(request, *args, **kwargs), app)
