@@ -16,6 +16,7 @@ from django import forms  # noqa: E402
 from .asgi import asgi  # noqa: E402
 from .from_wsgi import from_wsgi  # noqa: E402
 from .health import health  # noqa: E402
+from .in_process import InProcess as _InProcess  # noqa: E402
 from .legacy import ErrorWrapper, escape, template  # noqa: E402
 from .lifespan import lifespan  # noqa: E402
 from .middleware import gzip, middleware  # noqa: E402
@@ -35,6 +36,7 @@ from .router import Route, Router, mount, path, re_path, reverse  # noqa: E402
 from .serve import serve  # noqa: E402
 from .services import (  # noqa: E402
     cache,
+    clients,
     db,
     debug,
     errors,
@@ -47,6 +49,8 @@ from .services import (  # noqa: E402
 )
 from .state import copy_current_context  # noqa: E402
 from .wsgi import wsgi  # noqa: E402
+
+clients.InProcess = _InProcess
 
 
 def _importable_services() -> None:
@@ -112,6 +116,7 @@ __all__ = [
     "asgi",
     "auth",
     "cache",
+    "clients",
     "copy_current_context",
     "csrf_exempt",
     "db",

@@ -9,6 +9,7 @@ backend, its health check); :data:`SERVICES` is the registry that
 import os
 
 from .cache import cache
+from .clients import clients
 from .db import db
 from .debug import debug
 from .errors import errors
@@ -23,7 +24,9 @@ from .templates import templates
 #: Every service by the name ``reconfigure()`` takes.
 SERVICES: dict[str, Service] = {
     service.name: service
-    for service in (cache, mail, templates, db, storage, debug, errors, secrets, hosts, settings)
+    for service in (
+        cache, mail, templates, db, storage, debug, errors, secrets, hosts, settings, clients
+    )
 }
 
 
@@ -44,6 +47,7 @@ __all__ = [
     "Service",
     "Use",
     "cache",
+    "clients",
     "db",
     "debug",
     "django_settings",

@@ -39,6 +39,7 @@ from ..layers import async_of, layer
 from ..responses import error_response, to_response
 from ..state import state
 from ..workers import in_worker
+from .clients import RemoteError
 from .debug import debug
 from .stack import Service
 
@@ -73,8 +74,10 @@ def response_for_exception(request: HttpRequest, exc: Exception) -> HttpResponse
     """The response for ``exc``, negotiated for the client.
 
     ``Http404`` -> 404, ``PermissionDenied`` -> 403, a body over the upload limit
-    -> 413, ``BadRequest``/``SuspiciousOperation`` -> 400; anything else is
-    reported and becomes a 500 (Django's technical page when debugging).
+    -> 413, ``BadRequest``/``SuspiciousOperation`` -> 400; a failed call to another
+    service (``djng.clients``) is reported and answers 502, or 504 past its
+    deadline; anything else is reported and becomes a 500 (Django's technical
+    page when debugging).
     """
     if isinstance(exc, Http404):
         response = error_response(request, 404, _message(exc))
@@ -92,6 +95,12 @@ def response_for_exception(request: HttpRequest, exc: Exception) -> HttpResponse
         )
         detail = str(exc) if isinstance(exc, DisallowedHost) else None
         response = error_response(request, 400, detail)
+    elif isinstance(exc, RemoteError):
+        # Another service failed: reported with its name, answered without it.
+        report(request, exc)
+        response = error_response(request, exc.status, "A service this one depends on failed.")
+        state(request).error = (exc, response)
+        return response
     else:
         return server_error_response(request, exc)
     # A 4xx is not reported: its traceback would only tie the request's frames

@@ -1,0 +1,132 @@
+"""djng.clients in-process: configuration, fresh contexts, decoding and errors mapped
+to Django's (real servers and faults: tests/production/test_clients_faults.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.http import Http404
+
+import djng
+from djng.testing import AsyncClient, Client
+
+
+def problem(status, detail):
+    return {"type": "about:blank", "status": status, "detail": detail}, status
+
+
+def forbidden(request):
+    raise PermissionDenied("members only")
+
+
+users = djng.Router(
+    djng.path("users/<int:id>",
+              lambda request, id: {"id": id, "cache": repr(djng.cache.current())}),
+    djng.path("echo", lambda request: {"method": request.method, "body": request.body.decode(),
+                                       "q": request.GET.get("q"),
+                                       "type": request.content_type}, name="echo"),
+    djng.path("text", lambda request: "plain text"),
+    djng.path("empty", lambda request: ("", 204)),
+    djng.path("forbidden", forbidden),
+    djng.path("invalid", lambda request: problem(422, "name: required")),
+    djng.path("broken", lambda request: 1 / 0),
+    djng.path("not-json", lambda request: djng.Response(b"{not json",
+                                                        content_type="application/json")),
+)
+
+
+@pytest.fixture
+def in_process():
+    with djng.clients.use({"users": djng.clients.InProcess(users)}):
+        yield djng.clients["users"]
+
+
+def test_calls_return_the_decoded_body(in_process):
+    assert in_process.get("/users/7")["id"] == 7
+    echoed = in_process.post("/echo", json={"a": 1}, params={"q": "x"})
+    assert echoed == {"method": "POST", "body": '{"a": 1}', "q": "x", "type": "application/json"}
+    assert in_process.put("/echo")["method"] == "PUT"
+    assert in_process.get("/text") == "plain text"
+    assert in_process.get("/empty") is None
+    reply = in_process.request("GET", "/users/1")
+    assert (reply.status, reply.data["id"]) == (200, 1)
+    assert djng.clients.users.get("/users/2")["id"] == 2  # attribute access too
+
+
+def test_remote_errors_become_djangos(in_process):
+    with pytest.raises(Http404, match=r"'users' \(GET /nope\) answered 404"):
+        in_process.get("/nope")
+    with pytest.raises(PermissionDenied, match="members only"):
+        in_process.get("/forbidden")
+    with pytest.raises(BadRequest, match="name: required"):
+        in_process.post("/invalid", json={})
+    with pytest.raises(djng.clients.RemoteError, match=r"'users' \(GET /broken\) answered 500"):
+        in_process.get("/broken")
+    with pytest.raises(djng.clients.RemoteError, match="invalid JSON"):
+        in_process.get("/not-json")
+
+
+def test_a_failed_call_answers_502_without_naming_the_service(in_process):
+    app = djng.Router(djng.path("", lambda request: djng.clients.users.get("/broken")))
+    response = Client(app, raise_exceptions=False).get("/", headers={"Accept": "application/json"})
+    assert response.status_code == 502
+    assert "users" not in response.text and "broken" not in response.text
+
+
+def test_the_callee_starts_from_a_fresh_context():
+    """What the caller pushed (here a cache) never reaches the callee, sync or async."""
+
+    def sync_caller(request):
+        djng.cache.push(djng.cache.Dummy())
+        return djng.clients.users.get("/users/1")
+
+    async def async_caller(request):
+        djng.cache.push(djng.cache.Dummy())
+        return await djng.clients.users.aget("/users/2")
+
+    app = djng.Router(djng.path("s", sync_caller), djng.path("a", async_caller))
+    with djng.clients.use({"users": djng.clients.InProcess(users)}):
+        for path in ("/s", "/a"):
+            assert "Dummy" not in Client(app).get(path).json()["cache"]
+
+        async def main():
+            return (await AsyncClient(app).get("/a")).json()
+
+        assert "Dummy" not in asyncio.run(main())["cache"]
+
+
+def test_a_view_can_push_its_own_clients():
+    def view(request):
+        djng.clients.push({"users": djng.clients.InProcess(users)})
+        return djng.clients.users.get("/users/9")
+
+    assert Client(djng.Router(djng.path("", view))).get("/").json()["id"] == 9
+    with pytest.raises(LookupError, match="DJNG_SERVICE_USERS_URL"):
+        djng.clients["users"]  # nothing configured outside that request
+
+
+def test_reconfigure_gives_an_app_its_clients():
+    app = djng.reconfigure(
+        djng.Router(djng.path("", lambda request: djng.clients.users.get("/users/4"))),
+        clients={"users": djng.clients.InProcess(users)},
+    )
+    assert Client(app).get("/").json()["id"] == 4
+
+
+def test_the_environment_names_a_service(monkeypatch):
+    monkeypatch.setenv("DJNG_SERVICE_BILLING_URL", "http://billing.internal:8000")
+    transport = djng.clients["billing"].transport
+    assert isinstance(transport, djng.clients.HTTP)
+    assert transport.url == "http://billing.internal:8000"
+
+
+def test_bad_configuration_says_what_to_give():
+    with pytest.raises(TypeError, match="a URL, djng.clients.HTTP"):
+        djng.clients.configure({"users": 42})
+    with pytest.raises(ValueError, match="http"):
+        djng.clients.HTTP("ftp://example.com")
+    with pytest.raises(ValueError, match="timeout"):
+        djng.clients.HTTP("http://example.com", timeout=0)
+    assert "secret" not in repr(djng.clients.HTTP("http://u:secret@example.com"))
