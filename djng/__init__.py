@@ -22,6 +22,7 @@ from .lifespan import lifespan  # noqa: E402
 from .middleware import gzip, middleware  # noqa: E402
 from .reconfigure import reconfigure  # noqa: E402
 from .registry import install  # noqa: E402
+from .remote import remote  # noqa: E402
 from .responses import (  # noqa: E402
     FileResponse,
     Http404,
@@ -139,6 +140,7 @@ __all__ = [
     "path",
     "re_path",
     "reconfigure",
+    "remote",
     "redirect",
     "render",
     "reverse",

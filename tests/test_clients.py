@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from conftest import free_port
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404
 
@@ -130,3 +131,45 @@ def test_bad_configuration_says_what_to_give():
     with pytest.raises(ValueError, match="timeout"):
         djng.clients.HTTP("http://example.com", timeout=0)
     assert "secret" not in repr(djng.clients.HTTP("http://u:secret@example.com"))
+
+
+# -- djng.remote: a mounted app that is another service ---------------------------------------
+
+
+def test_remote_replaces_a_mounted_app_by_changing_one_line():
+    def created(request):
+        return {"got": request.body.decode(), "q": request.GET.get("q"),
+                "agent": request.headers.get("X-Agent")}, 201
+
+    accounts = djng.Router(
+        djng.path("users/<int:id>", lambda request, id: {"id": id}),
+        djng.path("users", created, methods=["POST"]),
+        djng.path("teapot", lambda request: ("short and stout", 418, {"X-Pot": "1"})),
+    )
+    local = djng.Router(djng.mount("api/accounts", accounts))
+    split = djng.Router(djng.mount("api/accounts", djng.remote("accounts")))
+    with djng.clients.use({"accounts": djng.clients.InProcess(accounts)}):
+        for site in (local, split):
+            client = Client(site)
+            assert client.get("/api/accounts/users/5").json() == {"id": 5}
+            answer = client.post("/api/accounts/users?q=1", data=b"hi",
+                                 content_type="text/plain", headers={"X-Agent": "t"})
+            assert answer.status_code == 201
+            assert answer.json() == {"got": "hi", "q": "1", "agent": "t"}
+            teapot = client.get("/api/accounts/teapot")
+            assert (teapot.status_code, teapot["X-Pot"]) == (418, "1")
+            assert teapot.text == "short and stout"
+            assert client.get("/api/accounts/nope").status_code == 404
+
+        async def main():
+            return (await AsyncClient(split).get("/api/accounts/users/6")).json()
+
+        assert asyncio.run(main()) == {"id": 6}
+
+
+def test_remote_that_cannot_be_reached_answers_502():
+    site = djng.Router(djng.mount("api", djng.remote("down")))
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with djng.clients.use({"down": djng.clients.HTTP(closed, retries=0)}):
+        response = Client(site, raise_exceptions=False).get("/api/x")
+    assert response.status_code == 502

@@ -720,3 +720,37 @@ async def _raised(awaitable):
     except Exception as exc:
         return exc
     return None
+
+
+# -- djng.remote over HTTP ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("adapter_client", ["wsgi", "asgi"])
+def test_remote_forwards_to_a_real_server_and_passes_its_answer_back(callee, adapter_client):
+    site = djng.Router(djng.mount("api", djng.remote("users")))
+    with djng.clients.use({"users": callee.url}):
+        if adapter_client == "wsgi":
+            client = Client(site, raise_exceptions=False)
+            echoed = client.post("/api/echo?a=1", data=b"payload", content_type="text/plain")
+            missing = client.get("/api/problem/404")
+            text = client.get("/api/text")
+        else:
+
+            async def exchange():
+                client = AsyncClient(site, raise_exceptions=False)
+                return (
+                    await client.post("/api/echo?a=1", data=b"payload", content_type="text/plain"),
+                    await client.get("/api/problem/404"),
+                    await client.get("/api/text"),
+                )
+
+            echoed, missing, text = asyncio.run(exchange())
+    assert echoed.status_code == 200
+    assert echoed.json() == {"method": "POST", "path": "/echo", "query": {"a": "1"},
+                             "body": "payload"}
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/problem+json"
+    assert missing.json()["detail"] == "remote-detail-404"
+    assert (text["Content-Type"], text.text) == ("text/plain; charset=utf-8", "plain words")
+    with djng.clients.use({"users": djng.clients.HTTP(closed_url(), retries=0)}):
+        assert Client(site, raise_exceptions=False).get("/api/echo").status_code == 502
