@@ -16,6 +16,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from .layers import declare_async
+from .propagation import outgoing_headers
 from .services.clients import clients
 
 __all__ = ["remote"]
@@ -50,9 +51,12 @@ def remote(name: str) -> Callable:
 
 def _forwarded(request: HttpRequest) -> tuple[str, bytes | None, dict, str | None]:
     """``(path, body, headers, query)`` of the request to send on."""
+    propagated = outgoing_headers()  # the request id, the trace with a new parent id
+    replaced = HOP_BY_HOP | {name.lower() for name in propagated}
     headers = {
-        name: value for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP
+        name: value for name, value in request.headers.items() if name.lower() not in replaced
     }
+    headers.update(propagated)
     body = request.body or None
     query = request.META.get("QUERY_STRING") or None
     return request.path_info, body, headers, query

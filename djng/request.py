@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.handlers.wsgi import WSGIRequest
 
 from . import _django
+from .propagation import request_id
 
 __all__ = ["Request"]
 
@@ -24,6 +25,12 @@ class Request(WSGIRequest):
     def __init__(self, environ: dict) -> None:
         if not _django.init_plain_request(self, environ):
             super().__init__(environ)
+
+    @property
+    def id(self) -> str:
+        """The request's id: its ``X-Request-ID`` when that is a plain token, else one
+        made here; sent on with every call to another service (``djng.propagation``)."""
+        return request_id(self)
 
     @property
     def script_name(self) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _django, conf, housekeeping, registry
+from . import _django, conf, housekeeping, propagation, registry
 from .services import load_environment, secrets
 
 __all__ = ["defined_by_script", "prepare"]
@@ -32,6 +32,7 @@ def prepare(app: Any = None) -> None:
     """Ready the process to serve ``app`` (safe to call again; later calls redo only the
     checks)."""
     registry.setup()
+    propagation.install_log_records()
     if conf.owns_settings:
         housekeeping.install()
         _django.context_local_urlconf()

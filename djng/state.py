@@ -76,7 +76,10 @@ class RequestState:
     so siblings and outer layers never see it.
     """
 
-    __slots__ = ("view_hooks", "route_args", "error", "reported", "login_url", "csrf")
+    __slots__ = (
+        "view_hooks", "route_args", "error", "reported", "login_url", "csrf", "request_id",
+        "trace_id",
+    )
 
     def __init__(self) -> None:
         #: Django middleware instances whose ``process_view``/``process_exception``/
@@ -94,6 +97,9 @@ class RequestState:
         self.login_url: str | None = None
         #: A djng CSRF layer checks this request (an inner one then does nothing).
         self.csrf: bool = False
+        #: ``request.id`` and the trace id, made on first use (``djng.propagation``).
+        self.request_id: str | None = None
+        self.trace_id: str | None = None
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)

@@ -27,6 +27,7 @@ from . import _django, housekeeping, location, proxy, registry, startup
 from .handler import call_endpoint, caller, respond
 from .layers import Dispatcher, router_of
 from .lifespan import Lifespan
+from .propagation import current_request
 from .services import debug
 from .services.errors import report, response_for_exception
 from .services.hosts import check_host, warn_if_unconfigured
@@ -117,6 +118,7 @@ class WSGIHandler:
             set_script_prefix(script_name.encode("iso-8859-1").decode("utf-8", "replace"))
         housekeeping.send_request_started(self.__class__, environ)
         request = self.request_class(environ)
+        current_request.set(request)
         try:
             check_host(request)  # the app never sees a request for another host
             if "HTTP_TRANSFER_ENCODING" in environ and request.body_unsized:

@@ -173,3 +173,60 @@ def test_remote_that_cannot_be_reached_answers_502():
     with djng.clients.use({"down": djng.clients.HTTP(closed, retries=0)}):
         response = Client(site, raise_exceptions=False).get("/api/x")
     assert response.status_code == 502
+
+
+# -- propagation: the request id and the trace go with every call ----------------------------
+
+TRACE = "0af7651916cd43dd8448eb211c80319c"
+
+
+def seen(request):
+    return {"id": request.id, "header": request.headers.get("X-Request-ID"),
+            "traceparent": request.headers.get("traceparent")}
+
+
+def test_request_id_comes_from_the_edge_or_is_made_there():
+    app = djng.Router(djng.path("", seen))
+    assert Client(app).get("/", headers={"X-Request-ID": "abc-123"}).json()["id"] == "abc-123"
+    made = Client(app).get("/").json()["id"]
+    assert len(made) == 32 and made != Client(app).get("/").json()["id"]
+    hostile = Client(app).get("/", headers={"X-Request-ID": "x y <forged>"}).json()["id"]
+    assert len(hostile) == 32 and "forged" not in hostile
+
+
+def test_calls_carry_the_request_id_and_the_trace():
+    callee = djng.Router(djng.path("seen", seen))
+
+    def caller(request):
+        return {"mine": request.id, "theirs": djng.clients.callee.get("/seen")}
+
+    async def acaller(request):
+        return {"mine": request.id, "theirs": await djng.clients.callee.aget("/seen")}
+
+    app = djng.Router(djng.path("s", caller), djng.path("a", acaller),
+                      djng.mount("r", djng.remote("callee")))
+    incoming = {"X-Request-ID": "edge-1", "traceparent": f"00-{TRACE}-b7ad6b7169203331-01"}
+    with djng.clients.use({"callee": djng.clients.InProcess(callee)}):
+        for path in ("/s", "/a"):
+            answer = Client(app).get(path, headers=incoming).json()
+            assert answer["mine"] == answer["theirs"]["id"] == "edge-1"
+            trace = answer["theirs"]["traceparent"].split("-")
+            assert trace[1] == TRACE and trace[2] != "b7ad6b7169203331"  # a new parent id
+        forwarded = Client(app).get("/r/seen", headers=incoming).json()
+        assert forwarded["id"] == "edge-1" and forwarded["traceparent"].split("-")[1] == TRACE
+        fresh = Client(app).get("/s").json()
+        assert fresh["theirs"]["id"] == fresh["mine"]  # made at the edge, then sent on
+
+
+def test_log_records_carry_the_request_id(caplog):
+    import logging
+
+    def view(request):
+        logging.getLogger("app").warning("inside")
+        return "ok"
+
+    with caplog.at_level(logging.WARNING, logger="app"):
+        Client(djng.Router(djng.path("", view))).get("/", headers={"X-Request-ID": "log-7"})
+        logging.getLogger("app").warning("outside")
+    inside, outside = caplog.records
+    assert (inside.request_id, outside.request_id) == ("log-7", "-")

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404
 
+from ..propagation import outgoing_headers
 from .stack import Service
 
 __all__ = [
@@ -361,7 +362,7 @@ clients = ClientsService(
 
 def _prepare(method: str, data: Any, headers: Mapping[str, str] | None) -> tuple:
     method = method.upper()
-    all_headers = {"Accept": "application/json", **(headers or {})}
+    all_headers = {"Accept": "application/json", **outgoing_headers(), **(headers or {})}
     body = None
     if data is not None:
         body = json.dumps(data, default=str).encode()
