@@ -120,6 +120,15 @@ def wait_for_http(url: str, proc: subprocess.Popen, timeout: float = TIMEOUT):
     pytest.fail(f"{url} did not answer within {timeout}s: {last_error!r}")
 
 
+def wait_for_file(path: Path, timeout: float = TIMEOUT) -> None:
+    """Poll until ``path`` exists (a marker a server process writes); fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{path.name} did not appear within {timeout}s")
+        time.sleep(0.01)
+
+
 def stop(proc: subprocess.Popen) -> None:
     """Kill ``proc`` (and its process group) if it still runs, and reap it."""
     if proc.poll() is None:
@@ -156,6 +165,18 @@ def spawn():
     yield _spawn
     for proc in procs:
         stop(proc)
+
+
+@pytest.fixture
+def database():
+    """A fresh SQLite(':memory:') with every table, in effect for the test (and its requests)."""
+    import djng
+
+    database = djng.db.SQLite(":memory:")
+    with djng.db.use(database):
+        djng.db.create_tables()
+        yield database
+    connections[database.alias].close()
 
 
 @pytest.fixture

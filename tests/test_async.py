@@ -68,18 +68,6 @@ class Note(djng.Model):
 
 
 @pytest.fixture
-def database():
-    """A fresh SQLite(':memory:') with every table (shared by every thread), in effect."""
-    from django.db import connections
-
-    database = djng.db.SQLite(":memory:")
-    with djng.db.use(database):
-        djng.db.create_tables()
-        yield database
-    connections[database.alias].close()
-
-
-@pytest.fixture
 def secret_key():
     with djng.secrets.use(SECRET):
         yield SECRET

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 from conftest import EXAMPLES
-from django.db import connections
 
 import djng
 
@@ -38,16 +37,6 @@ def secret_key():
     """Every battery test signs with a known key (the process default is left alone)."""
     with djng.secrets.use(SECRET):
         yield SECRET
-
-
-@pytest.fixture
-def database():
-    """A fresh SQLite(':memory:') with every table, in effect for the test (and its requests)."""
-    database = djng.db.SQLite(":memory:")
-    with djng.db.use(database):
-        djng.db.create_tables()
-        yield database
-    connections[database.alias].close()
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import free_port, require, start, stop, wait_for_http
+from conftest import free_port, require, start, stop, wait_for_file, wait_for_http
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404
 
@@ -208,14 +208,6 @@ def tag() -> str:
 def closed_url() -> str:
     """A loopback URL nobody listens on."""
     return f"http://127.0.0.1:{free_port()}"
-
-
-def wait_for_file(path: Path, timeout: float = NET_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{path.name} did not appear within {timeout}s")
-        time.sleep(0.01)
 
 
 # -- the caller's views -------------------------------------------------------------------

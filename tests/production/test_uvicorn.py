@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import TIMEOUT, free_port, require, wait_for_http
+from conftest import TIMEOUT, free_port, require, wait_for_file, wait_for_http
 
 from .conftest import database_name, pg_query, service_env
 
@@ -396,14 +396,6 @@ def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = TIMEOUT) -
         except OSError:
             time.sleep(0.05)
     pytest.fail(f"port {port} did not accept connections within {timeout}s")
-
-
-def wait_for_file(path: Path, timeout: float = NET_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{path.name} did not appear within {timeout}s")
-        time.sleep(0.01)
 
 
 def read_until(chunks, buffer: bytearray, marker: bytes, count: int = 1) -> None:
