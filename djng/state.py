@@ -78,7 +78,7 @@ class RequestState:
 
     __slots__ = (
         "view_hooks", "route_args", "error", "reported", "login_url", "csrf", "request_id",
-        "trace_id",
+        "trace_id", "deadline",
     )
 
     def __init__(self) -> None:
@@ -100,6 +100,9 @@ class RequestState:
         #: ``request.id`` and the trace id, made on first use (``djng.propagation``).
         self.request_id: str | None = None
         self.trace_id: str | None = None
+        #: When the request's own calls must end (``time.monotonic()``), if it came
+        #: with an ``X-Request-Timeout`` (``djng.propagation``).
+        self.deadline: float | None = None
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)

@@ -27,7 +27,7 @@ from . import _django, housekeeping, location, proxy, registry, startup
 from .handler import call_endpoint, caller, respond
 from .layers import Dispatcher, router_of
 from .lifespan import Lifespan
-from .propagation import current_request
+from .propagation import arrived, current_request
 from .services import debug
 from .services.errors import report, response_for_exception
 from .services.hosts import check_host, warn_if_unconfigured
@@ -119,6 +119,8 @@ class WSGIHandler:
         housekeeping.send_request_started(self.__class__, environ)
         request = self.request_class(environ)
         current_request.set(request)
+        if "HTTP_X_REQUEST_TIMEOUT" in environ:
+            arrived(request, environ)
         try:
             check_host(request)  # the app never sees a request for another host
             if "HTTP_TRANSFER_ENCODING" in environ and request.body_unsized:

@@ -230,3 +230,115 @@ def test_log_records_carry_the_request_id(caplog):
         logging.getLogger("app").warning("outside")
     inside, outside = caplog.records
     assert (inside.request_id, outside.request_id) == ("log-7", "-")
+
+
+# -- headers an app propagates, and the deadline ----------------------------------------------
+
+
+def told(request):
+    return {"authorization": request.headers.get("Authorization"),
+            "timeout": request.headers.get("X-Request-Timeout")}
+
+
+async def slow_told(request):
+    await asyncio.sleep(2)
+    return {"late": True}
+
+
+callee = djng.Router(djng.path("told", told), djng.path("slow", slow_told))
+
+
+def ask(request):
+    return djng.clients.callee.get("/told")
+
+
+async def aask(request):
+    return await djng.clients.callee.aget(request.GET.get("path", "/told"))
+
+
+asker = djng.Router(djng.path("ask", ask), djng.path("aask", aask))
+
+
+@pytest.mark.parametrize("path", ["/ask", "/aask"])
+def test_named_headers_go_on_with_every_call(path):
+    token = {"Authorization": "Bearer abc"}
+    with djng.clients.use({"callee": djng.clients.InProcess(callee, propagate=["Authorization"])}):
+        assert Client(asker).get(path, headers=token).json()["authorization"] == "Bearer abc"
+    with djng.clients.use({"callee": djng.clients.InProcess(callee)}):
+        assert Client(asker).get(path, headers=token).json()["authorization"] is None
+
+
+def test_propagate_takes_header_names():
+    with pytest.raises(ValueError, match="header names"):
+        djng.clients.HTTP("http://users", propagate=["Authorization: x"])
+    assert djng.clients.HTTP("http://users", propagate="Authorization").propagate == (
+        "Authorization",)
+
+
+@pytest.mark.parametrize("path", ["/ask", "/aask"])
+def test_the_time_left_goes_to_the_callee(path):
+    with djng.clients.use({"callee": djng.clients.InProcess(callee, timeout=3)}):
+        plain = float(Client(asker).get(path).json()["timeout"])
+        hurried = Client(asker).get(path, headers={"X-Request-Timeout": "0.5"}).json()
+        ignored = Client(asker).get(path, headers={"X-Request-Timeout": "soon"}).json()
+    assert 2.5 < plain <= 3
+    assert 0 < float(hurried["timeout"]) <= 0.5
+    assert 2.5 < float(ignored["timeout"]) <= 3
+
+
+def test_a_request_with_little_time_left_ends_its_calls_by_then():
+    import time
+
+    with djng.clients.use({"callee": djng.clients.InProcess(callee)}):
+        started = time.monotonic()
+        response = Client(asker, raise_exceptions=False).get(
+            "/aask", {"path": "/slow"}, headers={"X-Request-Timeout": "0.2", **JSON})
+        elapsed = time.monotonic() - started
+    assert response.status_code == 504, response.text
+    assert elapsed < 1.5
+    with djng.clients.use({"callee": djng.clients.InProcess(callee)}):
+        expired = Client(asker, raise_exceptions=False).get(
+            "/ask", headers={"X-Request-Timeout": "0", **JSON})
+    assert expired.status_code == 504, expired.text
+
+
+def test_a_sync_in_process_answer_after_the_deadline_is_a_timeout():
+    def slow(request):
+        import time
+
+        time.sleep(0.3)
+        return {"late": True}
+
+    app = djng.Router(djng.path("slow", slow))
+    with djng.clients.use({"callee": djng.clients.InProcess(app, timeout=0.1)}):
+        with pytest.raises(djng.clients.RemoteTimeout, match="'callee' .GET /slow."):
+            djng.clients.callee.get("/slow")
+
+
+JSON = {"Accept": "application/json"}
+
+
+def test_reply_headers_are_case_insensitive_and_keep_every_cookie():
+    def cookies(request):
+        response = djng.Response("ok")
+        response.set_cookie("a", "1")
+        response.set_cookie("b", "2")
+        return response
+
+    app = djng.Router(djng.path("cookies", cookies))
+    with djng.clients.use({"callee": djng.clients.InProcess(app)}):
+        reply = djng.clients.callee.request("GET", "/cookies")
+    assert reply.headers["content-type"] == reply.headers["Content-Type"]
+    assert "a=1" in reply.headers["Set-Cookie"] and "b=2" in reply.headers["Set-Cookie"]
+
+
+def test_a_dropped_http_transport_closes_its_pool():
+    import gc
+
+    transport = djng.clients.HTTP(f"http://127.0.0.1:{free_port()}", retries=0, timeout=0.5)
+    with djng.clients.use({"users": transport}), pytest.raises(djng.clients.RemoteError):
+        djng.clients.users.get("/x")
+    pool = transport._client
+    del transport
+    gc.collect()
+    assert pool.is_closed

@@ -24,19 +24,20 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.http import Http404
+from django.utils.datastructures import CaseInsensitiveMapping
 
-from ..propagation import outgoing_headers
+from ..propagation import DEADLINE_HEADER, call_deadline, outgoing_headers
 from .stack import Service
 
 __all__ = [
-    "HTTP", "Clients", "RemoteError", "RemoteTimeout", "Reply", "ServiceClient", "clients",
-    "describe", "timed_out",
+    "HTTP", "Call", "Clients", "RemoteError", "RemoteTimeout", "Reply", "ServiceClient", "Streamed",
+    "clients", "describe", "timed_out",
 ]
 
 #: Methods that may be sent again: the second time changes nothing more.
@@ -70,15 +71,62 @@ class Reply:
         return f"<Reply {self.status} {self.data!r:.60}>"
 
 
-class Answer:
-    """An attempt's answer, read whole: what the retry rule looks at."""
+class Streamed:
+    """An answer whose body is still to come: ``status``, ``headers`` (name, value
+    pairs, repeated names kept) and ``chunks``, an iterator (async for ``astream``)
+    that closes the connection when it ends or is closed."""
 
-    __slots__ = ("status_code", "headers", "content")
+    __slots__ = ("status", "headers", "chunks")
 
-    def __init__(self, status_code: int, headers: dict, content: bytes) -> None:
-        self.status_code = status_code
+    def __init__(self, status: int, headers: list[tuple[str, str]], chunks: Any) -> None:
+        self.status = status
         self.headers = headers
-        self.content = content
+        self.chunks = chunks
+
+
+class Call:
+    """One call's deadline and retry rule, the same for every transport, sync or async.
+
+    The deadline is the call's timeout (the transport's when not given), and never
+    later than the one the current request arrived with (``X-Request-Timeout``).
+    """
+
+    __slots__ = ("name", "method", "path", "deadline", "retries", "attempt")
+
+    def __init__(self, name: str, method: str, path: str, timeout: float, retries: int) -> None:
+        self.name = name
+        self.method = method
+        self.path = path
+        self.deadline = call_deadline(timeout)
+        self.retries = retries if method in IDEMPOTENT else 0
+        self.attempt = 0
+
+    def left(self) -> float:
+        """Seconds left before the deadline; :class:`RemoteTimeout` when none are."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise timed_out(self.name, self.method, self.path)
+        return remaining
+
+    def failed(self, failure: Any) -> float:
+        """After an attempt that failed (an exception, or a 502/503/504 status): the
+        pause before the next attempt, or the exception the call raises."""
+        import httpx
+
+        if isinstance(failure, httpx_timeouts()):
+            raise timed_out(self.name, self.method, self.path) from None
+        if not isinstance(failure, (int, httpx.TransportError)):
+            raise failure
+        if self.attempt >= self.retries:
+            _failed(self.name, self.method, self.path, failure)
+        self.attempt += 1
+        pause = _backoff(self.attempt)
+        if time.monotonic() + pause >= self.deadline:
+            _failed(self.name, self.method, self.path, failure)
+        return pause
+
+    def describe(self, happened: str) -> str:
+        return describe(self.name, self.method, self.path, happened)
 
 
 # -- transports -------------------------------------------------------------------------------
@@ -89,20 +137,21 @@ class HTTP:
 
     ``timeout`` (seconds) is the deadline of a whole call, retries included;
     ``retries`` is how many times an idempotent call is sent again after a
-    connection error or a 502/503/504.
+    connection error or a 502/503/504; ``propagate`` names headers of the
+    request being served to send on with every call (``'Authorization'``).
     """
 
-    def __init__(self, url: str, *, timeout: float = 5.0, retries: int = 2) -> None:
+    def __init__(self, url: str, *, timeout: float = 5.0, retries: int = 2,
+                 propagate: Iterable[str] = ()) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"djng.clients.HTTP needs an http(s):// URL, got {_safe(url)!r}")
-        if not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ValueError(f"djng.clients.HTTP(timeout=...) must be > 0 seconds, got {timeout!r}")
         if not (isinstance(retries, int) and retries >= 0):
             raise ValueError(f"djng.clients.HTTP(retries=...) must be 0 or more, got {retries!r}")
         self.url = url.rstrip("/")
-        self.timeout = float(timeout)
+        self.timeout = checked_timeout("djng.clients.HTTP", timeout)
         self.retries = retries
+        self.propagate = header_names(propagate)
         self._client: Any = None
         self._async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
@@ -116,6 +165,8 @@ class HTTP:
                 import httpx
 
                 self._client = httpx.Client(base_url=self.url)
+                # A transport dropped (a use() block ended) closes its pool with it.
+                weakref.finalize(self, self._client.close)
             return self._client
 
     async def _async_client(self) -> Any:
@@ -133,95 +184,104 @@ class HTTP:
             pooled = self._async_clients[loop] = (client, closer)
         return pooled[0]
 
+    # -- whole answers (djng.clients) and streamed ones (djng.remote) ---------------------------
+
     def send(self, name: str, method: str, path: str, body: bytes | None, headers: dict,
-             params: Any, timeout: float | None) -> tuple[int, dict, bytes]:
-        steps = self._attempts(name, method, path, timeout)
-        wait = next(steps)
-        while True:
-            if isinstance(wait, float):  # a pause before the next attempt
-                time.sleep(wait)
-                wait = steps.send(None)
-                continue
-            try:
-                answer = self._sync_request(method, path, body, headers, params, wait[0])
-            except Exception as exc:
-                wait = steps.throw(exc)
-            else:
-                wait = steps.send(answer)
-            if isinstance(wait, tuple) and len(wait) == 3:
-                return wait
-
-    async def asend(self, name: str, method: str, path: str, body: bytes | None, headers: dict,
-                    params: Any, timeout: float | None) -> tuple[int, dict, bytes]:
-        steps = self._attempts(name, method, path, timeout)
-        wait = next(steps)
-        while True:
-            if isinstance(wait, float):
-                await asyncio.sleep(wait)
-                wait = steps.send(None)
-                continue
-            try:
-                client = await self._async_client()
-                answer = await asyncio.wait_for(
-                    client.request(
-                        method, path, content=body, headers=headers, params=params,
-                        timeout=wait[0],
-                    ),
-                    wait[0],  # httpx's timeout bounds each read, not the whole answer
-                )
-            except Exception as exc:
-                wait = steps.throw(exc)
-            else:
-                wait = steps.send(answer)
-            if isinstance(wait, tuple) and len(wait) == 3:
-                return wait
-
-    def _sync_request(self, method: str, path: str, body: bytes | None, headers: dict,
-                      params: Any, seconds: float) -> Answer:
-        """One attempt, its whole answer read within ``seconds`` (httpx's timeout bounds
-        each read: a body that trickles in would outlast it)."""
-        deadline = time.monotonic() + seconds
-        client = self._sync_client()
-        with client.stream(
-            method, path, content=body, headers=headers, params=params, timeout=seconds
-        ) as answer:
+             params: Any, timeout: float | None) -> tuple[int, list, bytes]:
+        call = Call(name, method, path, self.timeout if timeout is None else timeout, self.retries)
+        answer = self._open(call, body, headers, params)
+        try:
             chunks = []
             for chunk in answer.iter_bytes():
-                if time.monotonic() > deadline:
-                    raise TimeoutError
+                call.left()  # httpx's timeout bounds each read: a trickle would outlast it
                 chunks.append(chunk)
-            return Answer(answer.status_code, dict(answer.headers), b"".join(chunks))
+        except httpx_timeouts():
+            raise timed_out(name, method, path) from None
+        finally:
+            answer.close()
+        return answer.status_code, answer.headers.multi_items(), b"".join(chunks)
 
-    def _attempts(self, name: str, method: str, path: str, timeout: float | None) -> Any:
-        """The retry rule, for :meth:`send` and :meth:`asend`: yields ``(seconds left,)``
-        for an attempt (and is sent its answer, or thrown its exception), a float for a
-        pause, and at last ``(status, headers, content)``; raises what the call raises."""
-        import httpx
+    async def asend(self, name: str, method: str, path: str, body: bytes | None, headers: dict,
+                    params: Any, timeout: float | None) -> tuple[int, list, bytes]:
+        call = Call(name, method, path, self.timeout if timeout is None else timeout, self.retries)
+        answer = await self._aopen(call, body, headers, params)
+        try:
+            content = await asyncio.wait_for(answer.aread(), call.left())
+        except httpx_timeouts():
+            raise timed_out(name, method, path) from None
+        finally:
+            await answer.aclose()
+        return answer.status_code, answer.headers.multi_items(), content
 
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        attempt = 0
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise timed_out(name, method, path)
+    def stream(self, name: str, method: str, path: str, body: Any, headers: dict,
+               params: Any) -> Streamed:
+        """The answer once its headers are in (within the deadline), its body as it
+        comes, raw (still encoded); each read waits at most the timeout."""
+        call = Call(name, method, path, self.timeout, _replayable(body, self.retries))
+        answer = self._open(call, body, headers, params, statuses=False)
+
+        def chunks() -> Iterator[bytes]:
             try:
-                answer = yield (remaining,)
-            except (httpx.TimeoutException, TimeoutError):
-                raise timed_out(name, method, path) from None
-            except httpx.TransportError as exc:
-                failure: Any = exc
+                yield from answer.iter_raw()
+            finally:
+                answer.close()
+
+        return Streamed(answer.status_code, answer.headers.multi_items(), chunks())
+
+    async def astream(self, name: str, method: str, path: str, body: Any, headers: dict,
+                      params: Any) -> Streamed:
+        call = Call(name, method, path, self.timeout, _replayable(body, self.retries))
+        answer = await self._aopen(call, body, headers, params, statuses=False)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in answer.aiter_raw():
+                    yield chunk
+            finally:
+                await answer.aclose()
+
+        return Streamed(answer.status_code, answer.headers.multi_items(), chunks())
+
+    def _open(self, call: Call, body: Any, headers: dict, params: Any,
+              statuses: bool = True) -> Any:
+        """The first answer worth keeping, its body not read: attempts inside the deadline,
+        a 502/503/504 tried again when ``statuses`` (else it is the answer)."""
+        client = self._sync_client()
+        while True:
+            seconds = call.left()
+            headers[DEADLINE_HEADER] = f"{seconds:.3f}"
+            request = client.build_request(call.method, call.path, content=body,
+                                           headers=headers, params=params, timeout=seconds)
+            try:
+                answer = client.send(request, stream=True)
+            except Exception as exc:
+                pause = call.failed(exc)
             else:
-                if answer.status_code not in RETRY_STATUSES:
-                    yield answer.status_code, dict(answer.headers), answer.content
-                    return
-                failure = answer
-            if method not in IDEMPOTENT or attempt >= self.retries:
-                _failed(name, method, path, failure)
-            attempt += 1
-            pause = _backoff(attempt)
-            if time.monotonic() + pause >= deadline:
-                _failed(name, method, path, failure)
-            yield pause
+                if not statuses or answer.status_code not in RETRY_STATUSES:
+                    return answer
+                answer.close()
+                pause = call.failed(answer.status_code)
+            time.sleep(pause)
+
+    async def _aopen(self, call: Call, body: Any, headers: dict, params: Any,
+                     statuses: bool = True) -> Any:
+        client = await self._async_client()
+        while True:
+            seconds = call.left()
+            headers[DEADLINE_HEADER] = f"{seconds:.3f}"
+            request = client.build_request(call.method, call.path, content=body,
+                                           headers=headers, params=params, timeout=seconds)
+            try:
+                # httpx's timeout bounds each step, not the wait for the whole head.
+                answer = await asyncio.wait_for(client.send(request, stream=True), seconds)
+            except Exception as exc:
+                pause = call.failed(exc)
+            else:
+                if not statuses or answer.status_code not in RETRY_STATUSES:
+                    return answer
+                await answer.aclose()
+                pause = call.failed(answer.status_code)
+            await asyncio.sleep(pause)
 
 
 # -- the client of one service ------------------------------------------------------------------
@@ -241,7 +301,7 @@ class ServiceClient:
 
     def request(self, method: str, path: str, *, json: Any = None, params: Any = None,
                 headers: Mapping[str, str] | None = None, timeout: float | None = None) -> Reply:
-        method, body, all_headers = _prepare(method, json, headers)
+        method, body, all_headers = _prepare(self.transport, method, json, headers)
         status, answer_headers, content = self.transport.send(
             self.name, method, path, body, all_headers, params, timeout
         )
@@ -250,7 +310,7 @@ class ServiceClient:
     async def arequest(self, method: str, path: str, *, json: Any = None, params: Any = None,
                        headers: Mapping[str, str] | None = None,
                        timeout: float | None = None) -> Reply:
-        method, body, all_headers = _prepare(method, json, headers)
+        method, body, all_headers = _prepare(self.transport, method, json, headers)
         status, answer_headers, content = await self.transport.asend(
             self.name, method, path, body, all_headers, params, timeout
         )
@@ -360,9 +420,10 @@ clients = ClientsService(
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _prepare(method: str, data: Any, headers: Mapping[str, str] | None) -> tuple:
+def _prepare(transport: Any, method: str, data: Any, headers: Mapping[str, str] | None) -> tuple:
     method = method.upper()
-    all_headers = {"Accept": "application/json", **outgoing_headers(), **(headers or {})}
+    propagated = outgoing_headers(getattr(transport, "propagate", ()))
+    all_headers = {"Accept": "application/json", **propagated, **(headers or {})}
     body = None
     if data is not None:
         body = json.dumps(data, default=str).encode()
@@ -370,9 +431,10 @@ def _prepare(method: str, data: Any, headers: Mapping[str, str] | None) -> tuple
     return method, body, all_headers
 
 
-def _reply(name: str, method: str, path: str, status: int, headers: Mapping[str, str],
+def _reply(name: str, method: str, path: str, status: int, header_lines: list[tuple[str, str]],
            content: bytes) -> Reply:
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    headers = joined(header_lines)
+    content_type = headers.get("Content-Type", "")
     data: Any
     if not content:
         data = None
@@ -397,9 +459,8 @@ def _reply(name: str, method: str, path: str, status: int, headers: Mapping[str,
 
 
 def _failed(name: str, method: str, path: str, failure: Any) -> Any:
-    status = getattr(failure, "status_code", None)
-    if status is not None:
-        raise RemoteError(describe(name, method, path, f"answered {status}"))
+    if isinstance(failure, int):
+        raise RemoteError(describe(name, method, path, f"answered {failure}"))
     happened = f"could not be reached ({type(failure).__name__})"
     raise RemoteError(describe(name, method, path, happened))
 
@@ -417,6 +478,44 @@ async def _close_at_shutdown(client: Any) -> Any:
 
 def timed_out(name: str, method: str, path: str) -> RemoteTimeout:
     return RemoteTimeout(describe(name, method, path, "did not answer in time"))
+
+
+def joined(header_lines: Iterable[tuple[str, str]]) -> CaseInsensitiveMapping:
+    """Header lines as a case-insensitive mapping, a repeated name's values joined
+    with commas (as HTTP allows; each ``Set-Cookie`` stays in the lines)."""
+    headers: dict[str, str] = {}
+    for name, value in header_lines:
+        key = name.lower()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return CaseInsensitiveMapping(headers)
+
+
+def checked_timeout(who: str, timeout: Any) -> float:
+    if isinstance(timeout, bool) or not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ValueError(f"{who}(timeout=...) must be > 0 seconds, got {timeout!r}")
+    return float(timeout)
+
+
+def header_names(names: Iterable[str]) -> tuple[str, ...]:
+    """``propagate=``: names of the served request's headers each call sends on."""
+    if isinstance(names, str):
+        names = (names,)
+    checked = tuple(names)
+    for name in checked:
+        if not (isinstance(name, str) and name and name.replace("-", "").isalnum()):
+            raise ValueError(f"propagate= takes header names such as 'Authorization', got {name!r}")
+    return checked
+
+
+def httpx_timeouts() -> tuple[type[BaseException], ...]:
+    import httpx
+
+    return (httpx.TimeoutException, TimeoutError)
+
+
+def _replayable(body: Any, retries: int) -> int:
+    """The retries a call may make: none when its body is a stream (it cannot be sent twice)."""
+    return retries if body is None or isinstance(body, bytes) else 0
 
 
 def _backoff(attempt: int) -> float:

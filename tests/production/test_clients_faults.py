@@ -12,8 +12,10 @@ never show. Every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
+import os
 import sys
 import textwrap
 import time
@@ -34,8 +36,10 @@ NET_TIMEOUT = 10
 #: The callee: one route per failure mode.
 CALLEE = '''
 import asyncio
+import io
 import json
 import os
+import time
 from pathlib import Path
 
 from django.http import HttpResponse
@@ -140,6 +144,45 @@ async def fast(request):
     return {"fast": True}
 
 
+def cookies(request):
+    response = HttpResponse(b"two cookies", content_type="text/plain")
+    response.set_cookie("first", "1", max_age=60, httponly=True)
+    response.set_cookie("second", "2", path="/api", samesite="Strict")
+    return response
+
+
+def upload(request):
+    import hashlib
+
+    received = request.FILES["file"].read()
+    return {"size": len(received), "sha256": hashlib.sha256(received).hexdigest(),
+            "chunked": "HTTP_TRANSFER_ENCODING" in request.META}
+
+
+def held(request):
+    """Sends a first chunk, then the second once the test has seen the first (or gives up)."""
+    tag = request.GET["tag"]
+
+    def chunks():
+        yield b"first;"
+        for _ in range(100):
+            if (FOLDER / f"go-{tag}").exists():
+                yield b"second"
+                return
+            time.sleep(0.05)
+        yield b"gave-up"
+
+    return djng.StreamingResponse(chunks(), content_type="text/plain")
+
+
+def gzipped(request):
+    import gzip
+
+    response = HttpResponse(gzip.compress(b"squeezed " * 100), content_type="text/plain")
+    response["Content-Encoding"] = "gzip"
+    return response
+
+
 application = djng.asgi(djng.Router(
     djng.path("flaky", djng.csrf_exempt(flaky)),
     djng.path("hits", hits),
@@ -153,6 +196,10 @@ application = djng.asgi(djng.Router(
     djng.path("text", text),
     djng.path("empty", empty),
     djng.path("fast", fast),
+    djng.path("cookies", cookies),
+    djng.path("upload", djng.csrf_exempt(upload)),
+    djng.path("held", held),
+    djng.path("gzipped", gzipped),
 ))
 '''
 
@@ -746,3 +793,110 @@ def test_remote_forwards_to_a_real_server_and_passes_its_answer_back(callee, ada
     assert (text["Content-Type"], text.text) == ("text/plain; charset=utf-8", "plain words")
     with djng.clients.use({"users": djng.clients.HTTP(closed_url(), retries=0)}):
         assert Client(site, raise_exceptions=False).get("/api/echo").status_code == 502
+
+
+def exchange_both(site, adapter, *requests):
+    """``requests`` (client method name, args, kwargs) sent through ``adapter``'s client."""
+    if adapter == "wsgi":
+        client = Client(site, raise_exceptions=False)
+        return [getattr(client, verb)(*args, **kwargs) for verb, args, kwargs in requests]
+
+    async def exchange():
+        client = AsyncClient(site, raise_exceptions=False)
+        return [await getattr(client, verb)(*args, **kwargs) for verb, args, kwargs in requests]
+
+    return asyncio.run(exchange())
+
+
+@pytest.mark.parametrize("adapter", ["wsgi", "asgi"])
+def test_remote_passes_every_cookie_and_the_encoded_body_back(callee, adapter):
+    import gzip
+
+    site = djng.Router(djng.mount("api", djng.remote("users")))
+    with djng.clients.use({"users": callee.url}):
+        cookies, squeezed, plain = exchange_both(
+            site, adapter,
+            ("get", ("/api/cookies",), {}),
+            ("get", ("/api/gzipped",), {"headers": {"Accept-Encoding": "gzip"}}),
+            ("get", ("/api/text",), {}),
+        )
+    assert cookies.text == "two cookies"
+    assert (cookies.cookies["first"].value, cookies.cookies["second"].value) == ("1", "2")
+    assert cookies.cookies["first"]["max-age"] == "60" and cookies.cookies["first"]["httponly"]
+    assert (cookies.cookies["second"]["path"], cookies.cookies["second"]["samesite"]) == (
+        "/api", "Strict")
+    # Passed on as the service sent it: still compressed, its length stated.
+    assert squeezed["Content-Encoding"] == "gzip"
+    assert int(squeezed["Content-Length"]) == len(squeezed.content)
+    assert gzip.decompress(squeezed.content) == b"squeezed " * 100
+    assert "Content-Encoding" not in plain  # the client asked for none: none is used
+
+
+@pytest.mark.parametrize("adapter", ["wsgi", "asgi"])
+def test_remote_streams_a_large_upload_on(callee, adapter):
+    """5 MB, over Django's 2.5 MB in-memory limit: sent on chunked as it is read."""
+    import hashlib
+
+    data = os.urandom(5 * 1024 * 1024)
+    site = djng.Router(djng.mount("api", djng.remote("users")))
+    with djng.clients.use({"users": callee.url}):
+        [answer] = exchange_both(site, adapter, (
+            "post", ("/api/upload",), {"data": {"file": (io.BytesIO(data), "big.bin")}}))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
+                             "chunked": True}
+
+
+def test_remote_streams_the_answer_under_wsgi(callee, tag):
+    """The first chunk reaches the client while the service still holds the second."""
+    from werkzeug.test import EnvironBuilder
+
+    site = djng.wsgi(djng.Router(djng.mount("api", djng.remote("users"))))
+    environ = EnvironBuilder(path="/api/held", query_string={"tag": tag}).get_environ()
+    with djng.clients.use({"users": callee.url}):
+        body = site(environ, lambda status, headers, exc_info=None: None)
+        try:
+            chunks = iter(body)
+            first = next(chunks)
+            (callee.folder / f"go-{tag}").touch()
+            rest = b"".join(chunks)
+        finally:
+            body.close()
+    assert (first, rest) == (b"first;", b"second")
+
+
+def test_remote_streams_the_answer_under_asgi(callee, tag):
+    site = djng.asgi(djng.Router(djng.mount("api", djng.remote("users"))))
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+             "scheme": "http", "path": "/api/held", "raw_path": b"/api/held",
+             "query_string": f"tag={tag}".encode(), "root_path": "",
+             "headers": [(b"host", b"testserver")], "client": ("127.0.0.1", 1),
+             "server": ("testserver", 80)}
+
+    async def exchange():
+        bodies: list[bytes] = []
+        first = asyncio.Event()
+        done = asyncio.Event()
+
+        async def receive():
+            if not bodies:
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await done.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            if message["type"] == "http.response.body" and message.get("body"):
+                bodies.append(message["body"])
+                first.set()
+
+        with djng.clients.use({"users": callee.url}):
+            task = asyncio.create_task(site(scope, receive, send))
+            await asyncio.wait_for(first.wait(), NET_TIMEOUT)
+            seen_first = b"".join(bodies)
+            (callee.folder / f"go-{tag}").touch()
+            await asyncio.wait_for(task, NET_TIMEOUT)
+            done.set()
+        return seen_first, b"".join(bodies)
+
+    seen_first, whole = asyncio.run(exchange())
+    assert (seen_first, whole) == (b"first;", b"first;second")
