@@ -23,7 +23,7 @@ from .from_wsgi import set_wsgi_headers
 from .services.errors import RAISED_IN_TEST
 from .wsgi import WSGIHandler
 
-__all__ = ["AsyncClient", "Client", "TestResponse"]
+__all__ = ["AsyncClient", "Client", "Cluster", "Recorded", "TestResponse"]
 
 #: True once a test client was made in this process.
 in_use = False
@@ -381,3 +381,7 @@ class TestResponse(HttpResponse):
         if app_response is None or name.startswith("__"):
             raise AttributeError(name)
         return getattr(app_response, name)
+
+
+# Below the clients it drives (djng.cluster imports them from here).
+from .cluster import Cluster, Recorded  # noqa: E402

@@ -1,0 +1,277 @@
+"""``djng.testing.Cluster``: several services tested together, in one process or over HTTP.
+
+``Cluster({'users': users_app, 'orders': orders_app})`` wires ``djng.clients``
+of each app (``djng.reconfigure(app, clients=...)``) to the others: in-process
+(``mode='in-process'``: every call through the app's own WSGI or ASGI callable
+from a fresh context, its body serialized as over HTTP) or over loopback
+(``mode='servers'``: each app under a real server on a free port, werkzeug with
+``djng.wsgi`` or uvicorn with ``djng.asgi``). The same test runs both ways.
+``cluster['orders']`` is a test client for a service; ``cluster.calls`` lists
+the calls between services, for assertions.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, NamedTuple
+
+from .in_process import InProcess
+from .reconfigure import reconfigure
+from .remote import remote
+from .services.clients import HTTP, RemoteError, Streamed, clients
+
+__all__ = ["Cluster", "Recorded"]
+
+MODES = ("in-process", "servers")
+SERVERS = ("werkzeug", "uvicorn")
+
+
+class Recorded(NamedTuple):
+    """One call between services: who called (None: the test itself), whom, and the
+    status the caller got (502/504 when the service could not answer in time)."""
+
+    caller: str | None
+    callee: str
+    method: str
+    path: str
+    status: int
+
+
+class Cluster:
+    """Services that call each other, wired for a test; a context manager.
+
+    ``mode`` is ``'in-process'`` or ``'servers'``; ``server`` (servers mode) is
+    ``'werkzeug'`` (``djng.wsgi``) or ``'uvicorn'`` (``djng.asgi``); ``timeout``
+    is each call's deadline. Each app keeps the backends it was given
+    (``djng.reconfigure(app, db=..., cache=...)``): give each its own database.
+    """
+
+    modes = MODES
+
+    def __init__(self, services: Mapping[str, Callable], *, mode: str = "in-process",
+                 server: str = "werkzeug", timeout: float = 5.0) -> None:
+        if mode not in MODES:
+            raise ValueError(f"Cluster(mode=...) is one of {MODES}, got {mode!r}")
+        if server not in SERVERS:
+            raise ValueError(f"Cluster(server=...) is one of {SERVERS}, got {server!r}")
+        if not services:
+            raise ValueError("Cluster() needs the services to wire: {'name': app, ...}")
+        for name, app in services.items():
+            if not callable(app):
+                raise TypeError(f"Cluster: the service {name!r} needs an app, got {app!r}")
+        self.mode = mode
+        self.server = server
+        self.timeout = timeout
+        #: Every call between services (and from the test through ``djng.clients``).
+        self.calls: list[Recorded] = []
+        self._services = dict(services)
+        self._apps: dict[str, Callable] = {}
+        #: The transport that reaches each service: InProcess, or HTTP to its server.
+        self.targets: dict[str, Any] = {}
+        self._servers: list[_Server] = []
+        self._clients: dict[tuple[str, bool], Any] = {}
+        self._pushed: Any = None
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def __enter__(self) -> Cluster:
+        try:
+            if self.mode == "servers":
+                sockets = {name: _listening() for name in self._services}
+                self.targets = {
+                    name: HTTP(f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=self.timeout)
+                    for name, sock in sockets.items()
+                }
+            for name, app in self._services.items():
+                self._apps[name] = reconfigure(app, clients=self._transports(name))
+            if self.mode == "servers":
+                for name, sock in sockets.items():
+                    self._servers.append(_Server(self.server, self._apps[name], sock))
+            else:
+                self.targets = {
+                    name: InProcess(app, timeout=self.timeout) for name, app in self._apps.items()
+                }
+            # The test's own calls (djng.clients.users.get(...)) reach the services too.
+            self._pushed = clients.use(self._transports(None))
+            self._pushed.__enter__()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pushed is not None:
+            self._pushed.__exit__(None, None, None)
+            self._pushed = None
+        servers, self._servers = self._servers, []
+        for server in servers:
+            server.stop()
+        self._clients.clear()
+
+    def _transports(self, caller: str | None) -> dict[str, _Recorder]:
+        """What ``caller``'s ``djng.clients`` reach: every service, each call recorded.
+        (Looked up when called, as in-process targets are made after the apps.)"""
+        return {name: _Recorder(self, caller, name) for name in self._services}
+
+    # -- for tests --------------------------------------------------------------------------
+
+    def __getitem__(self, name: str) -> Any:
+        """A ``djng.testing.Client`` for the service ``name`` (over HTTP in servers mode)."""
+        return self._client(name, asynchronous=False)
+
+    def async_client(self, name: str) -> Any:
+        """A ``djng.testing.AsyncClient`` for the service ``name``."""
+        return self._client(name, asynchronous=True)
+
+    def url(self, name: str) -> str:
+        """Where the service ``name`` listens (servers mode)."""
+        if self.mode != "servers":
+            raise LookupError("Cluster.url() is for mode='servers': in-process there is none")
+        return self.targets[self._known(name)].url
+
+    def _client(self, name: str, *, asynchronous: bool) -> Any:
+        from .testing import AsyncClient, Client
+
+        if not self._apps:
+            raise RuntimeError("Use the cluster inside `with Cluster({...}) as cluster:`")
+        key = (self._known(name), asynchronous)
+        client = self._clients.get(key)
+        if client is None:
+            app = self._apps[name]
+            if self.mode == "servers":  # the test's requests go over HTTP too, unrecorded
+                app = reconfigure(remote(name), clients={name: self.targets[name]})
+            client = self._clients[key] = (AsyncClient if asynchronous else Client)(app)
+        return client
+
+    def _known(self, name: str) -> str:
+        if name not in self._services:
+            raise KeyError(f"The cluster has no service {name!r}; it has {sorted(self._services)}")
+        return name
+
+    def __repr__(self) -> str:
+        return f"<Cluster {sorted(self._services)} mode={self.mode!r}>"
+
+
+class _Recorder:
+    """A transport that records each call of ``caller`` to ``callee`` on the cluster."""
+
+    retries = 0
+
+    def __init__(self, cluster: Cluster, caller: str | None, callee: str) -> None:
+        self.cluster = cluster
+        self.caller = caller
+        self.callee = callee
+
+    @property
+    def target(self) -> Any:
+        """The transport that reaches the service (made once the cluster is wired)."""
+        return self.cluster.targets[self.callee]
+
+    @property
+    def propagate(self) -> tuple[str, ...]:
+        return self.target.propagate
+
+    def __repr__(self) -> str:
+        return f"<Cluster {self.caller!r} -> {self.callee!r}>"
+
+    def _record(self, method: str, path: str, status: int) -> None:
+        self.cluster.calls.append(Recorded(self.caller, self.callee, method, path, status))
+
+    def send(self, name: str, method: str, path: str, *rest: Any) -> tuple[int, list, bytes]:
+        with self._recording(method, path) as answered:
+            answer = self.target.send(name, method, path, *rest)
+            answered(answer[0])
+        return answer
+
+    async def asend(self, name: str, method: str, path: str, *rest: Any) -> tuple[int, list, bytes]:
+        with self._recording(method, path) as answered:
+            answer = await self.target.asend(name, method, path, *rest)
+            answered(answer[0])
+        return answer
+
+    def stream(self, name: str, method: str, path: str, *rest: Any) -> Streamed:
+        with self._recording(method, path) as answered:
+            answer = self.target.stream(name, method, path, *rest)
+            answered(answer.status)
+        return answer
+
+    async def astream(self, name: str, method: str, path: str, *rest: Any) -> Streamed:
+        with self._recording(method, path) as answered:
+            answer = await self.target.astream(name, method, path, *rest)
+            answered(answer.status)
+        return answer
+
+    @contextmanager
+    def _recording(self, method: str, path: str) -> Iterator[Callable[[int], None]]:
+        """Records the status the block reports, or the one of the RemoteError it raises."""
+        try:
+            yield functools.partial(self._record, method, path)
+        except RemoteError as exc:
+            self._record(method, path, exc.status)
+            raise
+
+
+# -- servers on loopback ----------------------------------------------------------------------
+
+
+def _listening() -> socket.socket:
+    """A socket bound to a free loopback port: the port is known before the server starts."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+class _Server:
+    """An app served on ``sock`` from a thread of this process, until :meth:`stop`."""
+
+    def __init__(self, kind: str, app: Callable, sock: socket.socket) -> None:
+        self.sock = sock
+        if kind == "uvicorn":
+            import uvicorn
+
+            from .asgi import asgi
+
+            config = uvicorn.Config(asgi(app), log_level="warning", lifespan="on",
+                                    timeout_graceful_shutdown=1)
+            self.server: Any = uvicorn.Server(config)
+            run: Callable = lambda: self.server.run(sockets=[sock])  # noqa: E731
+        else:
+            from werkzeug.serving import WSGIRequestHandler, make_server
+
+            from .wsgi import wsgi
+
+            class Quiet(WSGIRequestHandler):
+                def log_request(self, *args: Any) -> None:
+                    pass  # a test's output is not an access log
+
+            self.server = make_server("127.0.0.1", sock.getsockname()[1], wsgi(app),
+                                      threaded=True, request_handler=Quiet, fd=sock.fileno())
+            run = self.server.serve_forever
+        self.kind = kind
+        self.thread = threading.Thread(target=run, name=f"djng-cluster-{kind}", daemon=True)
+        self.thread.start()
+        if kind == "uvicorn":
+            self._wait_started()
+
+    def _wait_started(self) -> None:
+        for _ in range(500):
+            if self.server.started or not self.thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        if not self.server.started:
+            raise RuntimeError("Cluster: uvicorn did not start (see its log above)")
+
+    def stop(self) -> None:
+        if self.kind == "uvicorn":
+            self.server.should_exit = True
+        else:
+            self.server.shutdown()
+            self.server.server_close()
+        self.thread.join(10)
+        self.sock.close()
