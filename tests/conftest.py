@@ -237,7 +237,7 @@ BOTH_ADAPTERS = {
     "test_use_cases", "test_responses", "test_hosts", "test_stack", "test_cache", "test_db",
     "test_storage", "test_templates", "test_mail", "test_debug_errors", "test_sessions_auth",
     "test_csrf", "test_static", "test_forms_templates", "test_admin",
-    "test_notes_example", "test_async", "test_async_example",
+    "test_notes_example", "test_async", "test_async_example", "test_shop_example",
 }
 
 
