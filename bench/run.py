@@ -168,6 +168,22 @@ def ratio(rps: dict, a: tuple[str, str], b: tuple[str, str]) -> float | None:
     return None if sa is None or sb is None else sa[0] / sb[0]
 
 
+def target_row(
+    label: str, value: float, limit: float, higher: bool, unit: str = "×"
+) -> tuple[str, str, bool, str]:
+    """(target, measured, met, margin) of one figure against its limit: a higher or
+    a lower figure is better; the margin is how far past the limit (+) or short (−)."""
+    met = value >= limit if higher else value <= limit
+    margin = (value / limit - 1) if higher else (limit / value - 1)
+    return (label, f"{value:.2f}{unit}" if unit == "×" else f"{value:.0f} {unit}", met,
+            f"{margin:+.1%}".replace("-", "−"))
+
+
+def fmt_target_row(row: tuple[str, str, bool | None, str]) -> str:
+    label, measured, met, margin = row
+    return f"| {label} | {measured} | {'yes' if met else 'NO'} | {margin} |"
+
+
 def targets(
     rps: dict, micro: dict, served: dict | None = None
 ) -> list[tuple[str, str, bool | None, str]]:
@@ -176,12 +192,8 @@ def targets(
     rows: list[tuple[str, str, bool | None, str]] = []
 
     def add(label: str, value: float | None, limit: float, higher: bool, unit: str = "×"):
-        if value is None:
-            return
-        met = value >= limit if higher else value <= limit
-        margin = (value / limit - 1) if higher else (limit / value - 1)
-        rows.append((label, f"{value:.2f}{unit}" if unit == "×" else f"{value:.0f} {unit}", met,
-                     f"{margin:+.1%}".replace("-", "−")))
+        if value is not None:
+            rows.append(target_row(label, value, limit, higher, unit))
 
     hello = ("djng", "hello")
     add("hello: djng ≥ 3.0× Django handler", ratio(rps, hello, ("django", "hello")), 3.0, True)
@@ -334,6 +346,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--server-connections", type=int, default=None,
                         help="concurrent client connections in server mode (default: each "
                         "server's own, 2 for sync, 32 for the threaded ones)")
+    parser.add_argument("--clients", action="store_true",
+                        help="instead of the contenders: what a call from one service to "
+                        "another costs (djng.clients in-process, over loopback to uvicorn, "
+                        "a fan-out of async calls); uses --trials")
     parser.add_argument("--output", default=None,
                         help="results file, newest run first (default bench/results.md; "
                         "a --quick run is saved only where --output says)")
@@ -349,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.trials, args.seconds, args.server_seconds = 2, 0.01, 1
         args.server_runs, args.server_warmup = 1, 0
+    if args.clients:
+        return run_clients(args, argv)
     names = [n.strip() for n in args.only.split(",")] if args.only else list(CONTENDERS)
     items = [i.strip() for i in args.items.split(",")] if args.items else list(BY_NAME)
     for name in names:
@@ -415,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = targets(rps, micro, served)
     if rows:
         out += ["## Targets", "", "| target | measured | met | margin |", "|---|---|---|---|"]
-        out += [f"| {t} | {v} | {'yes' if m else 'NO'} | {g} |" for t, v, m, g in rows]
+        out += [fmt_target_row(row) for row in rows]
         out.append("")
     lines = micro_lines(micro, rss)
     if lines:
@@ -424,6 +442,21 @@ def main(argv: list[str] | None = None) -> int:
         out += ["## Served over loopback: one server process per contender", "", server_table,
                 ""]
     report = "\n".join(out)
+    print(report)
+    if not args.no_save and (args.output or not args.quick):
+        save(Path(args.output or RESULTS), report, argv)
+    return 0
+
+
+def run_clients(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """``--clients``: the services-calling-services section alone (bench/clients.py)."""
+    missing = [m for m in ("httpx", "uvicorn") if not _has(m)]
+    if missing:
+        raise SystemExit(f"--clients needs {', '.join(missing)} (pip install -e '.[test]')")
+    from . import clients
+
+    result = clients.measure(child_env(), args.trials, quick=args.quick)
+    report = clients.report(result, args.trials)
     print(report)
     if not args.no_save and (args.output or not args.quick):
         save(Path(args.output or RESULTS), report, argv)

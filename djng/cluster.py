@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
-from .in_process import InProcess
 from .reconfigure import reconfigure
 from .remote import remote
 from .services.clients import HTTP, RemoteError, Streamed, clients
@@ -28,6 +27,8 @@ __all__ = ["Cluster", "Recorded"]
 
 MODES = ("in-process", "servers")
 SERVERS = ("werkzeug", "uvicorn")
+#: Seconds the test's own requests (``cluster['name']``) may take beyond a call's deadline.
+EDGE_MARGIN = 5.0
 
 
 class Recorded(NamedTuple):
@@ -83,7 +84,9 @@ class Cluster:
             if self.mode == "servers":
                 sockets = {name: _listening() for name in self._services}
                 self.targets = {
-                    name: HTTP(f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=self.timeout)
+                    # No retries: a call is made once, as in-process (and recorded once).
+                    name: HTTP(f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=self.timeout,
+                               retries=0)
                     for name, sock in sockets.items()
                 }
             for name, app in self._services.items():
@@ -93,7 +96,8 @@ class Cluster:
                     self._servers.append(_Server(self.server, self._apps[name], sock))
             else:
                 self.targets = {
-                    name: InProcess(app, timeout=self.timeout) for name, app in self._apps.items()
+                    name: clients.InProcess(app, timeout=self.timeout)
+                    for name, app in self._apps.items()
                 }
             # The test's own calls (djng.clients.users.get(...)) reach the services too.
             self._pushed = clients.use(self._transports(None))
@@ -108,8 +112,12 @@ class Cluster:
             self._pushed.__exit__(None, None, None)
             self._pushed = None
         servers, self._servers = self._servers, []
-        for server in servers:
-            server.stop()
+        # Stopped together: each takes a tick of its loop (uvicorn's is 0.1 s).
+        stopping = [threading.Thread(target=server.stop) for server in servers]
+        for thread in stopping:
+            thread.start()
+        for thread in stopping:
+            thread.join()
         self._clients.clear()
 
     def _transports(self, caller: str | None) -> dict[str, _Recorder]:
@@ -134,18 +142,29 @@ class Cluster:
         return self.targets[self._known(name)].url
 
     def _client(self, name: str, *, asynchronous: bool) -> Any:
-        from .testing import AsyncClient, Client
+        from .test_client import AsyncClient, Client
 
         if not self._apps:
             raise RuntimeError("Use the cluster inside `with Cluster({...}) as cluster:`")
         key = (self._known(name), asynchronous)
         client = self._clients.get(key)
         if client is None:
-            app = self._apps[name]
-            if self.mode == "servers":  # the test's requests go over HTTP too, unrecorded
-                app = reconfigure(remote(name), clients={name: self.targets[name]})
+            # The test's requests go the way of a call (unrecorded): over HTTP, or
+            # in-process from a fresh context, serialized, so that the same test
+            # sees the same in both modes (what the test pushed does not reach the
+            # service; its failures are answered 500/502, not raised here).
+            app = reconfigure(remote(name), clients={name: self._edge(name)})
             client = self._clients[key] = (AsyncClient if asynchronous else Client)(app)
         return client
+
+    def _edge(self, name: str) -> Any:
+        """The transport of the test's own requests to ``name``: as a call's, with a
+        deadline later than the calls' (what the service answers when its own calls
+        time out is what the test sees, never its own request timing out first)."""
+        timeout = self.timeout + EDGE_MARGIN
+        if self.mode == "servers":
+            return HTTP(self.targets[name].url, timeout=timeout, retries=0)
+        return clients.InProcess(self._apps[name], timeout=timeout)
 
     def _known(self, name: str) -> str:
         if name not in self._services:
@@ -252,7 +271,8 @@ class _Server:
 
             self.server = make_server("127.0.0.1", sock.getsockname()[1], wsgi(app),
                                       threaded=True, request_handler=Quiet, fd=sock.fileno())
-            run = self.server.serve_forever
+            # shutdown() waits for the loop to look again: every 0.5 s by default.
+            run = functools.partial(self.server.serve_forever, poll_interval=0.05)
         self.kind = kind
         self.thread = threading.Thread(target=run, name=f"djng-cluster-{kind}", daemon=True)
         self.thread.start()

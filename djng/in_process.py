@@ -51,7 +51,7 @@ class InProcess:
 
     def send(self, name: str, method: str, path: str, body: Any, headers: dict,
              params: Any, timeout: float | None) -> tuple[int, list, bytes]:
-        from .testing import Client
+        from .test_client import Client
 
         if self._client is None:
             self._client = Client(self.app, raise_exceptions=False)
@@ -65,7 +65,7 @@ class InProcess:
 
     async def asend(self, name: str, method: str, path: str, body: Any, headers: dict,
                     params: Any, timeout: float | None) -> tuple[int, list, bytes]:
-        from .testing import AsyncClient
+        from .test_client import AsyncClient
 
         if self._async_client is None:
             self._async_client = AsyncClient(self.app, raise_exceptions=False)

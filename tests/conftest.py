@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from djng import _django, housekeeping, location, testing
+from djng import _django, housekeeping, location, test_client, testing
 from djng.services import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -269,6 +269,7 @@ def adapter(request, monkeypatch):
     name = getattr(request, "param", "wsgi")
     if name == "asgi":
         monkeypatch.setattr(testing, "Client", ClientOverASGI)
+        monkeypatch.setattr(test_client, "Client", ClientOverASGI)  # InProcess, Cluster
         if getattr(request.module, "Client", None) is _WSGI_CLIENT:
             monkeypatch.setattr(request.module, "Client", ClientOverASGI)
     return name

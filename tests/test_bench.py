@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,29 @@ def test_bench_asgi_rows_answer_in_process_and_served(tmp_path):
     assert len(served) == 1 and "errors" not in served[0], table
     assert "## In-process requests/second" not in table  # no WSGI contender asked for
     assert "| ASGI: async hello (`asgi_hello`) |" in output.read_text()
+
+
+def test_bench_clients_rows_have_figures(tmp_path):
+    """``--clients``: the in-process, loopback (uvicorn) and fan-out rows each get a
+    figure and a target line, and the run is saved (no timings asserted)."""
+    require("httpx", "uvicorn")
+    output = tmp_path / "results.md"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--clients", "--quick", "--output", str(output)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    table = result.stdout
+    assert "## Services calling services (`djng.clients`)" in table
+    per_call = [line for line in table.splitlines() if " µs (" in line]
+    assert len(per_call) == 6, table
+    assert all(re.search(r"\| [\d,.]+ µs \([\d,.]+–[\d,.]+\) \| \*\*[\d.]+×\*\* \|$", line)
+               for line in per_call), table
+    assert re.search(r"one after another [\d,.]+ ms .*`asyncio.gather` [\d,.]+ ms", table)
+    for target in ("in-process Cluster call ≤ 2× a direct test-client request",
+                   "loopback call (uvicorn): `djng.clients` ≤ 1.2× raw httpx",
+                   "loopback call (uvicorn), async: `djng.clients` ≤ 1.2× raw httpx",
+                   "fan-out of 50 calls to a 20 ms callee: gathered ≥ 10× sequential"):
+        assert re.search(rf"\| {re.escape(target)} \| [\d.]+× \| (yes|NO) \|", table), target
+    assert "Command: `python -m bench --clients --quick" in output.read_text()

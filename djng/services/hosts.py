@@ -93,8 +93,8 @@ def allowed() -> tuple[str, ...]:
     """The host names the request being served may use: those in effect, and the test
     client's when one is in use."""
     names = hosts.current()
-    testing = sys.modules.get("djng.testing")
-    if testing is not None and testing.in_use and TEST_CLIENT_HOST not in names:
+    clients = sys.modules.get("djng.test_client")
+    if clients is not None and clients.in_use and TEST_CLIENT_HOST not in names:
         names = (*names, TEST_CLIENT_HOST)
     return names
 

@@ -84,8 +84,8 @@ def development() -> bool:
     """
     if _development_server or debug.default() is True:
         return True
-    testing = sys.modules.get("djng.testing")
-    return bool(getattr(testing, "in_use", False))
+    clients = sys.modules.get("djng.test_client")
+    return bool(getattr(clients, "in_use", False))
 
 
 def _default() -> Key:

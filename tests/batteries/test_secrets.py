@@ -192,7 +192,7 @@ def test_a_script_run_directly_is_checked_when_its_key_is_first_used(tmp_path):
     ``djng.serve()`` that makes it development, so the key is not checked there."""
     code = PRODUCTION + """
 import djng.testing
-djng.testing.in_use = False  # (the client below is not what makes this development)
+djng.test_client.in_use = False  # (the client below is not what makes this development)
 try:
     djng.secrets.current()
 except Exception as exc:
