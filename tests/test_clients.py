@@ -342,3 +342,13 @@ def test_a_dropped_http_transport_closes_its_pool():
     del transport
     gc.collect()
     assert pool.is_closed
+
+
+def test_http_without_httpx_says_what_to_install(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "httpx" else real(name, *a))
+    with pytest.raises(ImportError, match=r"pip install 'djng\[clients\]'"):
+        djng.clients.configure({"users": "http://users.internal"})

@@ -18,6 +18,7 @@ jittered backoff, inside one deadline for the whole call.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import os
 import random
@@ -170,6 +171,9 @@ class HTTP:
             raise ValueError(f"djng.clients.HTTP needs an http(s):// URL, got {_safe(url)!r}")
         if not (isinstance(retries, int) and retries >= 0):
             raise ValueError(f"djng.clients.HTTP(retries=...) must be 0 or more, got {retries!r}")
+        if importlib.util.find_spec("httpx") is None:
+            raise ImportError("djng.clients.HTTP calls services with httpx: "
+                              "pip install 'djng[clients]'", name="httpx")
         self.url = url.rstrip("/")
         self.timeout = checked_timeout("djng.clients.HTTP", timeout)
         self.retries = retries
