@@ -20,6 +20,8 @@ from .in_process import InProcess as _InProcess  # noqa: E402
 from .legacy import ErrorWrapper, escape, template  # noqa: E402
 from .lifespan import lifespan  # noqa: E402
 from .middleware import gzip, middleware  # noqa: E402
+from .openapi import openapi, openapi_page  # noqa: E402 - not lazy, as asgi above
+from .problems import Problem  # noqa: E402
 from .reconfigure import reconfigure  # noqa: E402
 from .registry import install  # noqa: E402
 from .remote import remote  # noqa: E402
@@ -107,6 +109,7 @@ __all__ = [
     "Http404",
     "JsonResponse",
     "Model",
+    "Problem",
     "Request",
     "Response",
     "Route",
@@ -137,6 +140,8 @@ __all__ = [
     "middleware",
     "models",
     "mount",
+    "openapi",
+    "openapi_page",
     "path",
     "re_path",
     "reconfigure",

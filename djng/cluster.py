@@ -12,12 +12,13 @@ the calls between services, for assertions.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, NamedTuple
+from typing import Any
 
 from .reconfigure import reconfigure
 from .remote import remote
@@ -31,15 +32,23 @@ SERVERS = ("werkzeug", "uvicorn")
 EDGE_MARGIN = 5.0
 
 
-class Recorded(NamedTuple):
+@dataclasses.dataclass(frozen=True)
+class Recorded:
     """One call between services: who called (None: the test itself), whom, and the
-    status the caller got (502/504 when the service could not answer in time)."""
+    status the caller got (502/504 when the service could not answer in time). The
+    bodies sent and answered (and their types) are kept for ``check_calls`` and
+    are not compared: ``Recorded('orders', 'users', 'GET', '/7', 200)`` equals the
+    call whatever its bodies."""
 
     caller: str | None
     callee: str
     method: str
     path: str
     status: int
+    sent: bytes | None = dataclasses.field(default=None, compare=False, repr=False)
+    sent_type: str | None = dataclasses.field(default=None, compare=False, repr=False)
+    answered: bytes | None = dataclasses.field(default=None, compare=False, repr=False)
+    answered_type: str | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 class Cluster:
@@ -194,43 +203,60 @@ class _Recorder:
     def propagate(self) -> tuple[str, ...]:
         return self.target.propagate
 
+    @property
+    def msgpack(self) -> bool:
+        return self.target.msgpack
+
     def __repr__(self) -> str:
         return f"<Cluster {self.caller!r} -> {self.callee!r}>"
 
-    def _record(self, method: str, path: str, status: int) -> None:
-        self.cluster.calls.append(Recorded(self.caller, self.callee, method, path, status))
-
-    def send(self, name: str, method: str, path: str, *rest: Any) -> tuple[int, list, bytes]:
-        with self._recording(method, path) as answered:
-            answer = self.target.send(name, method, path, *rest)
-            answered(answer[0])
+    def send(self, name: str, method: str, path: str, body: Any, headers: dict,
+             *rest: Any) -> tuple[int, list, bytes]:
+        with self._recording(method, path, body, headers) as answered:
+            answer = self.target.send(name, method, path, body, headers, *rest)
+            answered(*answer)
         return answer
 
-    async def asend(self, name: str, method: str, path: str, *rest: Any) -> tuple[int, list, bytes]:
-        with self._recording(method, path) as answered:
-            answer = await self.target.asend(name, method, path, *rest)
-            answered(answer[0])
+    async def asend(self, name: str, method: str, path: str, body: Any, headers: dict,
+                    *rest: Any) -> tuple[int, list, bytes]:
+        with self._recording(method, path, body, headers) as answered:
+            answer = await self.target.asend(name, method, path, body, headers, *rest)
+            answered(*answer)
         return answer
 
-    def stream(self, name: str, method: str, path: str, *rest: Any) -> Streamed:
-        with self._recording(method, path) as answered:
-            answer = self.target.stream(name, method, path, *rest)
-            answered(answer.status)
+    def stream(self, name: str, method: str, path: str, body: Any, headers: dict,
+               *rest: Any) -> Streamed:
+        with self._recording(method, path, body, headers) as answered:
+            answer = self.target.stream(name, method, path, body, headers, *rest)
+            answered(answer.status, answer.headers, None)  # its body is still to come
         return answer
 
-    async def astream(self, name: str, method: str, path: str, *rest: Any) -> Streamed:
-        with self._recording(method, path) as answered:
-            answer = await self.target.astream(name, method, path, *rest)
-            answered(answer.status)
+    async def astream(self, name: str, method: str, path: str, body: Any, headers: dict,
+                      *rest: Any) -> Streamed:
+        with self._recording(method, path, body, headers) as answered:
+            answer = await self.target.astream(name, method, path, body, headers, *rest)
+            answered(answer.status, answer.headers, None)
         return answer
 
     @contextmanager
-    def _recording(self, method: str, path: str) -> Iterator[Callable[[int], None]]:
-        """Records the status the block reports, or the one of the RemoteError it raises."""
+    def _recording(self, method: str, path: str, body: Any,
+                   headers: dict) -> Iterator[Callable[..., None]]:
+        """Records the answer the block reports, or the status of the RemoteError it raises."""
+        sent = body if isinstance(body, bytes) else None
+        sent_type = headers.get("Content-Type") if sent else None
+
+        def record(status: int, header_lines: Any = (), content: bytes | None = None) -> None:
+            answered_type = next(
+                (value for name, value in header_lines if name.lower() == "content-type"), None)
+            self.cluster.calls.append(Recorded(
+                self.caller, self.callee, method, path, status, sent, sent_type, content,
+                answered_type,
+            ))
+
         try:
-            yield functools.partial(self._record, method, path)
+            yield record
         except RemoteError as exc:
-            self._record(method, path, exc.status)
+            record(exc.status)
             raise
 
 

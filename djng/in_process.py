@@ -27,16 +27,19 @@ class InProcess:
     ``timeout`` is the deadline of a call, as for ``HTTP``: an async call is
     cancelled at it; a sync one cannot be stopped midway, so its answer, if it
     comes later, is a ``RemoteTimeout`` all the same. Bodies are not streamed.
+    ``propagate`` and ``msgpack`` are as for ``HTTP``.
     """
 
     retries = 0
 
-    def __init__(self, app: Any, *, timeout: float = 5.0, propagate: Iterable[str] = ()) -> None:
+    def __init__(self, app: Any, *, timeout: float = 5.0, propagate: Iterable[str] = (),
+                 msgpack: bool = False) -> None:
         if not callable(app):
             raise TypeError(f"djng.clients.InProcess needs an app, got {app!r}")
         self.app = app
         self.timeout = checked_timeout("djng.clients.InProcess", timeout)
         self.propagate = header_names(propagate)
+        self.msgpack = bool(msgpack)
         self._client: Any = None
         self._async_client: Any = None
 

@@ -23,7 +23,9 @@ from django.http import (
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 
-from . import _django
+from . import _django, wire
+from .propagation import current_request
+from .wire import preferred_type
 
 __all__ = [
     "FileResponse",
@@ -33,6 +35,7 @@ __all__ = [
     "StreamingResponse",
     "TemplateResponse",
     "error_response",
+    "problem_response",
     "preferred_type",
     "redirect",
     "render",
@@ -47,8 +50,10 @@ StreamingResponse = StreamingHttpResponse
 _json_encoder = DjangoJSONEncoder()
 
 RETURNABLE = (
-    "a Django response, str, bytes, dict, list, (body, status) or (body, status, headers)"
+    "a Django response, str, bytes, data (a dict, a list, a msgspec Struct, a dataclass...), "
+    "(body, status) or (body, status, headers)"
 )
+VARY_ACCEPT = ("Vary", "Accept")
 
 
 def view_name(view: Any) -> str:
@@ -69,17 +74,24 @@ def to_response(value: Any, view: Any) -> HttpResponseBase:
         charset = _django.setting("DEFAULT_CHARSET")
         return HttpResponse(value, content_type=f"text/html; charset={charset}", charset=charset)
     if isinstance(value, (dict, list)):
+        request = current_request.get()
+        if request is not None and "msgpack" in request.META.get("HTTP_ACCEPT", ""):
+            return wire.native_response(value, request)
         # What JsonResponse(value, safe=False) sends, without building an encoder each time.
-        return HttpResponse(
+        response = HttpResponse(
             _json_encoder.encode(value), content_type="application/json",
             charset=_django.setting("DEFAULT_CHARSET"),
         )
+        _django.header_store(response)["vary"] = VARY_ACCEPT  # MessagePack when asked
+        return response
     if isinstance(value, tuple) and 2 <= len(value) <= 3:
         return _from_tuple(value, view)
     if inspect.isawaitable(value):
         # An async view on the sync path (WSGI, the test client, a sync layer of
         # yours): run it to completion here, its sync calls on this thread.
         return to_response(async_to_sync(_result_of)(value), view)
+    if wire.is_native(value):
+        return wire.native_response(value, current_request.get())
     raise TypeError(
         f"The view {view_name(view)} returned {_describe(value)}. "
         f"A view must return {RETURNABLE}."
@@ -144,11 +156,8 @@ def error_response(
     preferred = preferred_type(request, _ERROR_TYPES) or "text/plain"
     charset = _django.setting("DEFAULT_CHARSET")
     if preferred in ("application/problem+json", "application/json"):
-        problem = {"type": "about:blank", "title": title, "status": status}
-        if detail:
-            problem["detail"] = detail
-        body, content_type = json.dumps(problem), "application/problem+json"
-    elif preferred == "text/html":
+        return problem_response(status, detail)
+    if preferred == "text/html":
         paragraph = f"<p>{html.escape(detail)}</p>" if detail else ""
         body = (
             f"<!doctype html>\n<title>{status} {title}</title>\n"
@@ -161,28 +170,14 @@ def error_response(
     return HttpResponse(body.encode(charset), status=status, content_type=content_type)
 
 
-#: The type each Accept header prefers among each set of choices (bounded).
-_preferred: dict[tuple[str, tuple[str, ...]], str | None] = {}
-_PREFERRED_LIMIT = 512
-
-
-def preferred_type(request: HttpRequest, choices: tuple[str, ...]) -> str | None:
-    """Which of ``choices`` the client's ``Accept`` header prefers (None: none of them).
-
-    Django parses the header (and builds ``request.headers``) on every call; the
-    answer depends only on the header, so it is remembered for the headers seen
-    most (a malformed one counts as accepting none).
-    """
-    key = (request.META.get("HTTP_ACCEPT", "*/*"), choices)
-    try:
-        return _preferred[key]
-    except KeyError:
-        pass
-    try:
-        preferred = request.get_preferred_type(choices)
-    except Exception:  # a malformed Accept header must not turn an error into a crash
-        preferred = None
-    if len(_preferred) >= _PREFERRED_LIMIT:
-        _preferred.clear()
-    _preferred[key] = preferred
-    return preferred
+def problem_response(
+    status: int, detail: str | None = None, errors: list[dict[str, str]] | None = None
+) -> HttpResponse:
+    """An ``application/problem+json`` answer (RFC 9457), with ``errors`` if any."""
+    problem: dict[str, Any] = {"type": "about:blank", "title": _reason(status), "status": status}
+    if detail:
+        problem["detail"] = detail
+    if errors:
+        problem["errors"] = errors
+    return HttpResponse(json.dumps(problem), status=status,
+                        content_type="application/problem+json")

@@ -29,6 +29,7 @@ from ._route_index import RouteIndex, literal_of, prefix_of
 from .handler import NO_KWARGS, acall_endpoint, acaller, call_endpoint
 from .layers import Dispatcher, async_of, declare_async, router_of
 from .responses import error_response, to_response
+from .typed import typed
 
 __all__ = [
     "METHODS", "DjangoURLs", "Route", "Router", "mount", "path", "re_path", "reverse",
@@ -48,7 +49,7 @@ class Route:
 
     __slots__ = (
         "source", "pattern", "reverse_pattern", "view", "views", "name", "methods", "is_mount",
-        "router", "literal", "prefix", "mount_prefix",
+        "router", "literal", "prefix", "mount_prefix", "openapi",
     )
 
     def __init__(
@@ -70,15 +71,20 @@ class Route:
         if isinstance(view, Mapping):
             if methods is not None:
                 raise ValueError(f"{source}: give methods= or a dict view, not both")
-            self.views = {_method(m, source): _callable(v, source) for m, v in view.items()}
+            self.views = {
+                _method(m, source): typed(_callable(v, source), _path_names(pattern), source)
+                for m, v in view.items()
+            }
             if not self.views:
                 raise ValueError(f"{source}: the dict view names no method")
             if "GET" in self.views:
                 self.views.setdefault("HEAD", self.views["GET"])
             methods = self.views
             self.view = _dispatcher(self.views)
-        else:
+        elif is_mount:
             self.view = _callable(view, source)
+        else:
+            self.view = typed(_callable(view, source), _path_names(pattern), source)
         #: The URL dispatcher inside a mounted app (None for an endpoint).
         self.router = router_of(self.view) if is_mount else None
         self.methods = None if methods is None else _methods(methods, source)
@@ -91,6 +97,8 @@ class Route:
         self.prefix = prefix_of(pattern)
         #: mount()'s prefix, matched without a regex (None for other routes).
         self.mount_prefix: str | None = None
+        #: Whether ``djng.openapi`` documents the route (``openapi=False`` leaves it out).
+        self.openapi = True
 
     @property
     def segment(self) -> str | None:
@@ -132,10 +140,20 @@ class Route:
         return self.source
 
 
+def _path_names(pattern: RoutePattern | RegexPattern) -> Iterable[str]:
+    """The names of the arguments the route's pattern captures."""
+    converters = getattr(pattern, "converters", None)
+    if converters is not None:
+        return converters.keys()
+    return pattern.regex.groupindex.keys()
+
+
 def path(
-    route: str, view: Any, name: str | None = None, methods: Iterable[str] | None = None
+    route: str, view: Any, name: str | None = None, methods: Iterable[str] | None = None,
+    *, openapi: bool = True,
 ) -> Route:
-    """A route in Django's path syntax: ``path('users/<int:id>', view)``."""
+    """A route in Django's path syntax: ``path('users/<int:id>', view)``; ``openapi=False``
+    leaves it out of ``djng.openapi``'s document."""
     if not isinstance(route, str):
         raise TypeError(f"djng.path({route!r}, ...): the route must be a string")
     source = f"djng.path({route!r})"
@@ -149,7 +167,12 @@ def path(
         pattern = RoutePattern(route.lstrip("/"), name=name, is_endpoint=not is_mount)
     except ImproperlyConfigured as exc:  # an unknown converter
         raise ValueError(f"{source}: {exc}") from None
-    return Route(source, pattern, view, name, methods, is_mount)
+    return _documented(Route(source, pattern, view, name, methods, is_mount), openapi)
+
+
+def _documented(route: Route, openapi: bool) -> Route:
+    route.openapi = bool(openapi)
+    return route
 
 
 def re_path(
@@ -164,7 +187,9 @@ def re_path(
     return Route(source, pattern, view, name, methods, is_mount)
 
 
-def mount(prefix: str, app: Any, methods: Iterable[str] | None = None) -> Route:
+def mount(
+    prefix: str, app: Any, methods: Iterable[str] | None = None, *, openapi: bool = True
+) -> Route:
     """Hand every path under ``prefix`` to ``app``.
 
     ``app`` is a djng app (a view, a Router, ``from_wsgi(...)``), or anything
@@ -176,7 +201,9 @@ def mount(prefix: str, app: Any, methods: Iterable[str] | None = None) -> Route:
     outside the mount, and their views are endpoints like any other (CSRF,
     middleware view hooks and ``djng.reconfigure`` apply).
     """
-    return Route.mount(prefix, _as_app(app, f"djng.mount({prefix!r}, ...)"), methods)
+    return _documented(
+        Route.mount(prefix, _as_app(app, f"djng.mount({prefix!r}, ...)"), methods), openapi
+    )
 
 
 def _as_app(target: Any, source: str) -> Any:

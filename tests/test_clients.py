@@ -47,7 +47,7 @@ def in_process():
 def test_calls_return_the_decoded_body(in_process):
     assert in_process.get("/users/7")["id"] == 7
     echoed = in_process.post("/echo", json={"a": 1}, params={"q": "x"})
-    assert echoed == {"method": "POST", "body": '{"a": 1}', "q": "x", "type": "application/json"}
+    assert echoed == {"method": "POST", "body": '{"a":1}', "q": "x", "type": "application/json"}
     assert in_process.put("/echo")["method"] == "PUT"
     assert in_process.get("/text") == "plain text"
     assert in_process.get("/empty") is None

@@ -248,7 +248,7 @@ def test_the_urlconf_lives_in_a_plain_context_variable_with_the_same_semantics()
 
 
 def test_error_pages_negotiate_once_per_accept_header_and_stay_bounded():
-    from djng import responses
+    from djng import wire
 
     app = djng.Router()
     client = Client(app)
@@ -261,9 +261,9 @@ def test_error_pages_negotiate_once_per_accept_header_and_stay_bounded():
     ]:
         for _ in range(2):  # the second answer comes from the cache
             assert client.get("/x", headers={"Accept": accept})["Content-Type"] == kind
-    for i in range(responses._PREFERRED_LIMIT + 10):
+    for i in range(wire._PREFERRED_LIMIT + 10):
         client.get("/x", headers={"Accept": f"application/x-{i}"})
-    assert len(responses._preferred) <= responses._PREFERRED_LIMIT
+    assert len(wire._preferred) <= wire._PREFERRED_LIMIT
 
 
 def _chain_app(order):

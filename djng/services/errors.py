@@ -36,7 +36,8 @@ from django.http import Http404, HttpRequest, HttpResponseBase
 from django.http.multipartparser import MultiPartParserError
 
 from ..layers import async_of, layer
-from ..responses import error_response, to_response
+from ..problems import Problem
+from ..responses import error_response, problem_response, to_response
 from ..state import state
 from ..workers import in_worker
 from .clients import RemoteError
@@ -74,7 +75,8 @@ def response_for_exception(request: HttpRequest, exc: Exception) -> HttpResponse
     """The response for ``exc``, negotiated for the client.
 
     ``Http404`` -> 404, ``PermissionDenied`` -> 403, a body over the upload limit
-    -> 413, ``BadRequest``/``SuspiciousOperation`` -> 400; a failed call to another
+    -> 413, a ``Problem`` -> its status (with its errors), ``BadRequest``/
+    ``SuspiciousOperation`` -> 400; a failed call to another
     service (``djng.clients``) is reported and answers 502, or 504 past its
     deadline; anything else is reported and becomes a 500 (Django's technical
     page when debugging).
@@ -85,6 +87,8 @@ def response_for_exception(request: HttpRequest, exc: Exception) -> HttpResponse
         response = error_response(request, 403, _message(exc))
     elif isinstance(exc, RequestDataTooBig):
         response = error_response(request, 413, "The request body is larger than allowed.")
+    elif isinstance(exc, Problem):  # an API's answer: problem+json, whatever the client
+        response = problem_response(exc.status, exc.detail, exc.errors)
     elif isinstance(exc, (BadRequest, MultiPartParserError)):
         response = error_response(request, 400, _message(exc))
     elif isinstance(exc, SuspiciousOperation):
