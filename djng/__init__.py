@@ -21,7 +21,7 @@ from .legacy import ErrorWrapper, escape, template  # noqa: E402
 from .lifespan import lifespan  # noqa: E402
 from .middleware import gzip, middleware  # noqa: E402
 from .openapi import openapi, openapi_page  # noqa: E402 - not lazy, as asgi above
-from .problems import Problem  # noqa: E402
+from .problems import Problem, answers  # noqa: E402
 from .reconfigure import reconfigure  # noqa: E402
 from .registry import install  # noqa: E402
 from .remote import remote  # noqa: E402
@@ -117,6 +117,7 @@ __all__ = [
     "StreamingResponse",
     "TemplateResponse",
     "admin",
+    "answers",
     "asgi",
     "auth",
     "cache",

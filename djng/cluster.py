@@ -144,6 +144,12 @@ class Cluster:
         """A ``djng.testing.AsyncClient`` for the service ``name``."""
         return self._client(name, asynchronous=True)
 
+    def app(self, name: str) -> Callable:
+        """The service ``name`` as the cluster wired it (its clients reach the others)."""
+        if not self._apps:
+            raise RuntimeError("Use the cluster inside `with Cluster({...}) as cluster:`")
+        return self._apps[self._known(name)]
+
     def url(self, name: str) -> str:
         """Where the service ``name`` listens (servers mode)."""
         if self.mode != "servers":

@@ -16,6 +16,7 @@ import html
 import json
 import threading
 from collections.abc import Callable, Iterator
+from http.client import responses as REASON_PHRASES
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -57,9 +58,12 @@ PROBLEM = {
 MEDIA = ("application/json", "application/msgpack")
 REASONS = {
     400: "The body is not valid JSON or MessagePack",
+    401: "Not authenticated",
+    403: "Not allowed",
     404: "Nothing here",
     405: "Method not allowed",
     406: "The client accepts neither JSON nor MessagePack",
+    409: "In conflict with the current state",
     413: "The body is too large",
     415: "The body is neither JSON nor MessagePack",
     422: "The request does not match what the endpoint takes",
@@ -200,12 +204,14 @@ def _operation(method: str, view: Any, path_parameters: list[dict], schemas: _Sc
             success["content"] = {media: {"schema": schemas.of(contract.returns)}
                                   for media in MEDIA}
             problems.add(406)
+    problems |= set(getattr(view, "djng_answers", ()))
     if parameters:
         operation["parameters"] = parameters
     responses: dict[str, Any] = {"2XX": success}
     problem = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     for status in sorted(problems):
-        responses[str(status)] = {"description": REASONS[status], "content": problem}
+        description = REASONS.get(status) or REASON_PHRASES.get(status, "Problem")
+        responses[str(status)] = {"description": description, "content": problem}
     operation["responses"] = responses
     return operation
 

@@ -1,10 +1,16 @@
-"""``Problem``: a client error answered as an RFC 9457 problem, with what was wrong where."""
+"""``Problem``: a client error answered as an RFC 9457 problem, with what was wrong where;
+``answers``: the problems a view declares for its OpenAPI document."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from django.core.exceptions import BadRequest
 
-__all__ = ["Problem"]
+__all__ = ["Problem", "answers"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Problem(BadRequest):
@@ -21,3 +27,17 @@ class Problem(BadRequest):
         self.status = status
         self.detail = detail
         self.errors = errors or []
+
+
+def answers(*statuses: int) -> Callable[[F], F]:
+    """Declare the problems a view may answer besides those its types imply
+    (``@djng.answers(409)``), for its OpenAPI document (``djng.openapi``)."""
+    for status in statuses:
+        if not (isinstance(status, int) and 400 <= status < 600):
+            raise ValueError(f"djng.answers() takes 4xx and 5xx statuses, got {status!r}")
+
+    def declare(view: F) -> F:
+        view.djng_answers = frozenset(statuses) | getattr(view, "djng_answers", frozenset())
+        return view
+
+    return declare

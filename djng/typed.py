@@ -31,7 +31,8 @@ import typing
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponseBase
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from . import wire
 from .problems import Problem
@@ -156,14 +157,22 @@ def typed(view: Callable, path_names: Iterable[str], source: str) -> Callable:
         @functools.wraps(view)
         async def typed_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             inputs = contract.inputs(request)
-            return contract.answer(request, await view(request, *args, **kwargs, **inputs))
+            try:
+                result = await view(request, *args, **kwargs, **inputs)
+            except (Http404, PermissionDenied) as exc:
+                raise _problem(exc) from exc
+            return contract.answer(request, result)
 
     else:
 
         @functools.wraps(view)
         def typed_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             inputs = contract.inputs(request)
-            return contract.answer(request, view(request, *args, **kwargs, **inputs))
+            try:
+                result = view(request, *args, **kwargs, **inputs)
+            except (Http404, PermissionDenied) as exc:
+                raise _problem(exc) from exc
+            return contract.answer(request, result)
 
     typed_view.djng_contract = contract
     return typed_view
@@ -215,6 +224,14 @@ def contract_of(view: Callable, path_names: Iterable[str], source: str) -> Contr
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _problem(exc: Exception) -> Problem:
+    """A typed view's 404 or 403 as a problem: an API answers problem+json, whatever
+    the client accepts (an HTML page is for a browser's pages)."""
+    status = 404 if isinstance(exc, Http404) else 403
+    detail = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+    return Problem(status, detail)
 
 
 def _read_query(request: HttpRequest, query: Query, values: dict, errors: list) -> None:

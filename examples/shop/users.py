@@ -1,5 +1,6 @@
 """The users service: customers, in a database of its own. It answers at its
-root; the monolith mounts it at /users/.
+root (the monolith mounts it at /users/), and its contract is typed: msgspec
+checks what comes in and goes out, /openapi.json publishes it, /docs shows it.
 
     GET  /<id>   one customer                  -> {"id": 1, "name": ..., "email": ...}
     GET  /       every customer
@@ -11,8 +12,9 @@ root; the monolith mounts it at /users/.
 
 import os
 from pathlib import Path
+from typing import Annotated
 
-from api import body_of, problem
+import msgspec
 
 import djng
 from djng import models
@@ -24,40 +26,59 @@ class Customer(djng.Model):
     name = models.CharField(max_length=100)
     email = models.EmailField(unique=True)
 
-    def as_dict(self):
-        return {"id": self.id, "name": self.name, "email": self.email}
+
+class NewCustomer(msgspec.Struct):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    email: Annotated[str, msgspec.Meta(pattern=r"^[^@ ]+@[^@ ]+$", max_length=254)]
 
 
-def customer(request, id):
+class CustomerOut(msgspec.Struct):
+    id: int
+    name: str
+    email: str
+
+
+def out(customer):
+    return CustomerOut(customer.id, customer.name, customer.email)
+
+
+def customer(request, id: int) -> CustomerOut:
+    """One customer."""
     found = Customer.objects.filter(id=id).first()
     if found is None:
         raise djng.Http404(f"No customer {id}")
-    return found.as_dict()
+    return out(found)
 
 
-def customers(request):
-    if request.method == "POST":
-        given = body_of(request)
-        name, email = given.get("name"), given.get("email")
-        if not (isinstance(name, str) and name and isinstance(email, str) and "@" in email):
-            return problem(422, "Give a name and an email, e.g. {\"name\": \"Ada\", ...}")
-        if Customer.objects.filter(email=email).exists():
-            return problem(409, f"A customer with the email {email!r} exists already")
-        return Customer.objects.create(name=name, email=email).as_dict(), 201
-    return [c.as_dict() for c in Customer.objects.order_by("id")]
+def customers(request) -> list[CustomerOut]:
+    """Every customer, oldest first."""
+    return [out(c) for c in Customer.objects.order_by("id")]
+
+
+@djng.answers(409)
+def add(request, new: NewCustomer) -> CustomerOut:
+    """A new customer; 409 when the email is taken."""
+    if Customer.objects.filter(email=new.email).exists():
+        raise djng.Problem(409, f"A customer with the email {new.email!r} exists already")
+    return out(Customer.objects.create(name=new.name, email=new.email)), 201
 
 
 router = djng.Router(
-    djng.path("", customers),
+    djng.path("", {"GET": customers, "POST": add}),
     djng.path("<int:id>", customer),
+)
+site = djng.Router(
+    djng.path("openapi.json", djng.openapi(router, title="Users", version="1.0")),
+    djng.path("docs", djng.openapi_page("openapi.json", title="Users")),
+    djng.mount("", router),
 )
 
 
 def make_app(database=None):
     """The service with its own database (``users.sqlite3`` here, unless given one)."""
     database = database or djng.db.SQLite(os.environ.get("SHOP_USERS_DB", HERE / "users.sqlite3"))
-    served = djng.lifespan(router, startup=lambda: models.create_tables(Customer,
-                                                                         database=database))
+    served = djng.lifespan(site, startup=lambda: models.create_tables(Customer,
+                                                                       database=database))
     return djng.reconfigure(served, db=database)
 
 
