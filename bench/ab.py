@@ -6,7 +6,8 @@
 Each checkout gets a ``bench.worker djng`` process of its own (``PYTHONPATH`` set
 to it); batches alternate in random order and are timed in CPU time, so that
 drift and other processes hit both sides alike. Prints the median cost per
-request of each side and new/base (below 1: the working tree is faster).
+request of each side and new/base (below 1: the working tree is faster), and
+new/base of each round's pair of batches: median, min-max.
 """
 
 from __future__ import annotations
@@ -59,9 +60,12 @@ def main(argv: list[str]) -> None:
                     seconds = workers[side].ask(cmd="run", item=item, n=n)["seconds"]
                     micros[side].append(seconds / n * 1e6)
             b, m = statistics.median(micros["base"]), statistics.median(micros["new"])
+            paired = [new / old for new, old in zip(micros["new"], micros["base"], strict=True)]
             print(f"{item:12s} base {b:6.2f} us  new {m:6.2f} us  new/base {m / b:5.3f}  "
                   f"(base {min(micros['base']):.2f}-{max(micros['base']):.2f}, "
-                  f"new {min(micros['new']):.2f}-{max(micros['new']):.2f})")
+                  f"new {min(micros['new']):.2f}-{max(micros['new']):.2f}; "
+                  f"new/base of each round {statistics.median(paired):.3f}, "
+                  f"{min(paired):.3f}-{max(paired):.3f})")
     finally:
         for worker in workers.values():
             worker.close()

@@ -64,6 +64,34 @@ class Item:
     baseline: str | None = None
     #: "wsgi" or "asgi": how the contenders are called (and which servers serve them).
     interface: str = "wsgi"
+    #: The request's ``Accept`` header.
+    accept: str = "*/*"
+    #: The ``Content-Type`` the answer must have (its parameters aside; None: any).
+    content_type: str | None = None
+
+
+def problem(item: Item, status: str | int, content_type: str | None, content: bytes) -> str:
+    """What is wrong with an answer to ``item`` ('' when nothing is): its status, its
+    content type (when the item names one) and its body (the item's check)."""
+    if not str(status).startswith(str(item.status)):
+        return f"status {status}: {content[:200]!r}"
+    if item.content_type is not None:
+        got = (content_type or "").split(";", 1)[0].strip().lower()
+        if got != item.content_type:
+            return f"content type {content_type!r}, not {item.content_type!r}"
+    try:
+        ok = item.check(content)
+    except Exception as exc:  # a body that does not even decode
+        return f"{type(exc).__name__}: {exc}: {content[:200]!r}"
+    return "" if ok else f"body {content[:200]!r}"
+
+
+def request_headers(item: Item) -> dict[str, str]:
+    """The headers a client sends with ``item`` beyond the defaults (server mode)."""
+    headers = {"Content-Type": "application/json"} if item.body else {}
+    if item.accept != "*/*":
+        headers["Accept"] = item.accept
+    return headers
 
 
 ITEMS: tuple[Item, ...] = (
@@ -134,6 +162,34 @@ ITEMS += (
     ),
 )
 
+#: Typed views (djng.typed): the 1 KB payload as a msgspec ``Struct`` taken and returned,
+#: and the same object sent as JSON and as MessagePack.
+MSGPACK = "application/msgpack"
+
+
+def _msgpack_equals_payload(content: bytes) -> bool:
+    import msgspec
+
+    return msgspec.msgpack.decode(content) == PAYLOAD_DOC
+
+
+ITEMS += (
+    Item(
+        "post_typed", "POST 1 KB JSON to a typed view (msgspec Struct in and out)", "POST",
+        "/orders", lambda b: json.loads(b) == PAYLOAD_DOC, body=PAYLOAD, only=("djng",),
+        content_type="application/json",
+    ),
+    Item(
+        "get_typed_json", "typed view: the 1 KB object as JSON", "GET", "/orders/1234",
+        lambda b: json.loads(b) == PAYLOAD_DOC, only=("djng",), accept="application/json",
+        content_type="application/json",
+    ),
+    Item(
+        "get_msgpack", "typed view: the same object as MessagePack", "GET", "/orders/1234",
+        _msgpack_equals_payload, only=("djng",), accept=MSGPACK, content_type=MSGPACK,
+    ),
+)
+
 BY_NAME = {item.name: item for item in ITEMS}
 
 
@@ -150,7 +206,7 @@ def environ(item: Item) -> dict:
         "REMOTE_ADDR": "127.0.0.1",
         "HTTP_HOST": "localhost",
         "HTTP_USER_AGENT": "djng-bench",
-        "HTTP_ACCEPT": "*/*",
+        "HTTP_ACCEPT": item.accept,
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "http",
         "wsgi.errors": sys.stderr,
@@ -167,7 +223,10 @@ def environ(item: Item) -> dict:
 def scope(item: Item) -> dict:
     """The prebuilt ASGI HTTP scope of ``item``, as uvicorn builds it (copied per request:
     frameworks add keys to it)."""
-    headers = [(b"host", b"localhost"), (b"user-agent", b"djng-bench"), (b"accept", b"*/*")]
+    headers = [
+        (b"host", b"localhost"), (b"user-agent", b"djng-bench"),
+        (b"accept", item.accept.encode()),
+    ]
     if item.body:
         headers += [
             (b"content-type", b"application/json"),

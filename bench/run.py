@@ -213,6 +213,10 @@ def targets(
         ratio(rps, ("djng", "routes1000"), ("flask", "routes1000")), 1.0, True)
     add("5 nested mounts cost ≤ 1.3× none (djng)",
         ratio(rps, hello, ("djng", "mounted5")), 1.3, False)
+    add("typed POST (msgspec Struct in and out) ≥ 1.3× untyped `post_json` (djng)",
+        ratio(rps, ("djng", "post_typed"), ("djng", "post_json")), 1.3, True)
+    add("typed view: MessagePack answer ≥ 1.0× the same object as JSON (djng)",
+        ratio(rps, ("djng", "get_msgpack"), ("djng", "get_typed_json")), 1.0, True)
     add("`S.current()` ≤ 300 ns", micro.get("current_ns"), 300, False, "ns")
     imports = micro.get("import_ms") or {}
     if "djng" in imports and "flask" in imports:

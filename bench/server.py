@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from .contenders import BASELINES, CONTENDERS
-from .items import BY_NAME, Item
+from .items import BY_NAME, Item, problem, request_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -131,13 +131,13 @@ class Server:
                 self.proc.wait()
 
 
-def request_once(port: int, item: Item) -> tuple[int, bytes]:
+def request_once(port: int, item: Item) -> tuple[int, str | None, bytes]:
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
     try:
-        headers = {"Content-Type": "application/json"} if item.body else {}
-        conn.request(item.method, item.path, body=item.body or None, headers=headers)
+        conn.request(item.method, item.path, body=item.body or None,
+                     headers=request_headers(item))
         response = conn.getresponse()
-        return response.status, response.read()
+        return response.status, response.getheader("Content-Type"), response.read()
     finally:
         conn.close()
 
@@ -146,6 +146,8 @@ def load_wrk(port: int, item: Item, seconds: float, connections: int) -> tuple[f
     """(requests/second, p99 ms, errors) from wrk."""
     with tempfile.TemporaryDirectory() as tmp:
         cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+        if item.accept != "*/*":
+            cmd += ["-H", f"Accept: {item.accept}"]
         if item.body:
             script = Path(tmp, "request.lua")
             body = item.body.decode().replace("\\", "\\\\").replace('"', '\\"')
@@ -178,7 +180,7 @@ def load_python(
     errors = [0]
     lock = threading.Lock()
     deadline = time.perf_counter() + seconds
-    headers = {"Content-Type": "application/json"} if item.body else {}
+    headers = request_headers(item)
 
     def client() -> None:
         mine = []
@@ -251,10 +253,10 @@ def run(names: list[str], items: list[str], seconds: float, env: dict,
             for name in served:  # side by side: an idle server costs the others nothing
                 running[name] = stack.enter_context(Server(name, item_name, env, server))
             for name in served:
-                status, content = request_once(running[name].port, item)
-                if status != item.status or not item.check(content):
+                wrong = problem(item, *request_once(running[name].port, item))
+                if wrong:
                     raise RuntimeError(f"{name} under {server} answers {item_name} wrongly: "
-                                       f"{status} {content[:200]!r}")
+                                       f"{wrong}")
                 if warmup:
                     log(f"  server: {server} {name} {item_name} warm-up", file=sys.stderr)
                     load(running[name].port, item, warmup, clients)

@@ -26,7 +26,7 @@ import sys
 import time
 
 from .contenders import CONTENDERS
-from .items import BY_NAME, environ, scope
+from .items import BY_NAME, environ, problem, scope
 
 
 def _write(*args, **kwargs):
@@ -60,11 +60,12 @@ def run_batch(app, env: dict, body: bytes, n: int) -> float:
     return perf_counter() - start
 
 
-def call_once(app, env: dict, body: bytes) -> tuple[str, bytes]:
+def call_once(app, env: dict, body: bytes) -> tuple[str, str | None, bytes]:
+    """(status, Content-Type, body) of one request."""
     seen = []
 
     def capture(status, headers, exc_info=None):
-        seen.append(status)
+        seen.append((status, headers))
         return _write
 
     e = env.copy()
@@ -76,7 +77,9 @@ def call_once(app, env: dict, body: bytes) -> tuple[str, bytes]:
         close = getattr(result, "close", None)
         if close is not None:
             close()
-    return seen[0], content
+    status, headers = seen[0]
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
+    return status, content_type, content
 
 
 # -- ASGI -------------------------------------------------------------------------------
@@ -88,14 +91,15 @@ class Exchange:
     """One ASGI request's ``receive`` and ``send``, as uvicorn's behave: the first
     ``receive`` is the whole body; a second one (a framework listening for the
     client's disconnect) waits until the response is complete, then says
-    ``http.disconnect``. With ``capture``, the status and body are kept."""
+    ``http.disconnect``. With ``capture``, the status, Content-Type and body are kept."""
 
-    __slots__ = ("message", "done", "status", "chunks")
+    __slots__ = ("message", "done", "status", "content_type", "chunks")
 
     def __init__(self, body: bytes, capture: bool = False) -> None:
         self.message: dict | None = {"type": "http.request", "body": body, "more_body": False}
         self.done: asyncio.Future | bool | None = None  # True: the response is complete
         self.status = 0
+        self.content_type: str | None = None
         self.chunks: list[bytes] | None = [] if capture else None
 
     async def receive(self) -> dict:
@@ -121,6 +125,10 @@ class Exchange:
                     done.set_result(None)
         elif kind == "http.response.start" and self.chunks is not None:
             self.status = message["status"]
+            self.content_type = next(
+                (v.decode("latin-1") for k, v in message.get("headers", ())
+                 if k.lower() == b"content-type"), None,
+            )
 
 
 async def _asgi_batch(app, scope_: dict, body: bytes, n: int) -> float:
@@ -133,10 +141,10 @@ async def _asgi_batch(app, scope_: dict, body: bytes, n: int) -> float:
     return clock() - start
 
 
-async def _asgi_once(app, scope_: dict, body: bytes) -> tuple[str, bytes]:
+async def _asgi_once(app, scope_: dict, body: bytes) -> tuple[str, str | None, bytes]:
     exchange = Exchange(body, capture=True)
     await app(scope_.copy(), exchange.receive, exchange.send)
-    return str(exchange.status), b"".join(exchange.chunks)
+    return str(exchange.status), exchange.content_type, b"".join(exchange.chunks)
 
 
 class Worker:
@@ -165,7 +173,7 @@ class Worker:
             return self.loop.run_until_complete(_asgi_batch(app, env, body, n))
         return run_batch(app, env, body, n)
 
-    def _once(self, app, env: dict, body: bytes) -> tuple[str, bytes]:
+    def _once(self, app, env: dict, body: bytes) -> tuple[str, str | None, bytes]:
         if self.asgi:
             return self.loop.run_until_complete(_asgi_once(app, env, body))
         return call_once(app, env, body)
@@ -176,10 +184,7 @@ class Worker:
         for item in self.apps:
             app, env, body = self._select(item)
             try:
-                status, content = self._once(app, env, body)
-                expected = BY_NAME[item]
-                ok = status.startswith(str(expected.status)) and expected.check(content)
-                problems[item] = "" if ok else f"{status}: {content[:200]!r}"
+                problems[item] = problem(BY_NAME[item], *self._once(app, env, body))
             except Exception as exc:  # report, do not crash the run
                 problems[item] = f"{type(exc).__name__}: {exc}"
         return problems

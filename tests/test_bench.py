@@ -25,8 +25,12 @@ def test_bench_quick_run_prints_the_table_and_saves_it(tmp_path):
     table = result.stdout
     assert "| work item | djng | Django handler |" in table
     for item in ("hello", "json", "routes100", "post_json", "hello_push", "mounted3", "mounted5",
-                 "notfound", "routes1000", "routes1000_miss", "hello_orm", "orm_get"):
+                 "notfound", "routes1000", "routes1000_miss", "hello_orm", "orm_get",
+                 "post_typed", "get_typed_json", "get_msgpack"):
         assert f"(`{item}`)" in table
+    for target in ("typed POST (msgspec Struct in and out) ≥ 1.3× untyped `post_json` (djng)",
+                   "typed view: MessagePack answer ≥ 1.0× the same object as JSON (djng)"):
+        assert re.search(rf"\| {re.escape(target)} \| [\d.]+× \| (yes|NO) \|", table), target
     for figure in ("`djng.cache.current()`", "import time", "resident memory", "## Targets"):
         assert figure in table
     saved = output.read_text()
@@ -90,3 +94,24 @@ def test_bench_clients_rows_have_figures(tmp_path):
                    "fan-out of 50 calls to a 20 ms callee: gathered ≥ 10× sequential"):
         assert re.search(rf"\| {re.escape(target)} \| [\d.]+× \| (yes|NO) \|", table), target
     assert "Command: `python -m bench --clients --quick" in output.read_text()
+
+
+def test_bench_checks_status_content_type_and_body():
+    """An item's check holds the answer to its status, its Content-Type and its body:
+    the typed rows' answers are decoded and compared with the payload."""
+    import json
+
+    import msgspec
+
+    from bench.items import BY_NAME, PAYLOAD_DOC, problem
+
+    as_json, as_msgpack = json.dumps(PAYLOAD_DOC).encode(), msgspec.msgpack.encode(PAYLOAD_DOC)
+    msgpack_row, json_row = BY_NAME["get_msgpack"], BY_NAME["get_typed_json"]
+    assert problem(msgpack_row, "200 OK", "application/msgpack", as_msgpack) == ""
+    assert problem(json_row, "200 OK", "application/json; charset=utf-8", as_json) == ""
+    assert "content type" in problem(msgpack_row, "200 OK", "application/json", as_json)
+    assert "status" in problem(json_row, "500 Internal Server Error", "application/json", b"")
+    wrong = dict(PAYLOAD_DOC, id=1)
+    assert "body" in problem(json_row, "200 OK", "application/json", json.dumps(wrong).encode())
+    assert problem(msgpack_row, "200 OK", "application/msgpack", b"\xc1")  # not MessagePack
+    assert BY_NAME["get_msgpack"].accept == "application/msgpack"

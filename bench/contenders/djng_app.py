@@ -7,9 +7,11 @@ import json
 import tempfile
 from pathlib import Path
 
+import msgspec
+
 import djng
 
-from ..items import BY_NAME, HELLO, ROUTES, ROW, SHARED_ROUTES, TEXT, environ
+from ..items import BY_NAME, HELLO, PAYLOAD, ROUTES, ROW, SHARED_ROUTES, TEXT, environ
 
 
 def hello(request):
@@ -29,6 +31,36 @@ def route(i):
 
 def echo(request):
     return json.loads(request.body)
+
+
+class Line(msgspec.Struct):
+    sku: str
+    qty: int
+    price: float
+
+
+class Order(msgspec.Struct):
+    """The 1 KB payload's shape (bench/items.py)."""
+
+    id: int
+    name: str
+    paid: bool
+    tags: list[str]
+    items: list[Line]
+    note: str
+
+
+def create(request, order: Order) -> Order:
+    """A typed view: the body decoded and validated into an Order, which is sent back."""
+    return order
+
+
+_ORDER = msgspec.json.decode(PAYLOAD, type=Order)
+
+
+def show(request, id: int) -> Order:
+    """A typed view with no body: the same Order, as JSON or MessagePack by ``Accept``."""
+    return _ORDER
 
 
 djng.hosts.configure(["localhost", "127.0.0.1"])  # what the bench's requests use
@@ -83,6 +115,8 @@ def build() -> dict:
         ),
         "post_json": djng.wsgi(djng.Router(djng.path("echo", echo, methods=["POST"]))),
         "hello_push": djng.wsgi(djng.Router(djng.path("", hello_push))),
+        "post_typed": djng.wsgi(djng.Router(djng.path("orders", create, methods=["POST"]))),
+        "get_typed_json": djng.wsgi(djng.Router(djng.path("orders/<int:id>", show))),
         "mounted3": djng.wsgi(nested(3)),
         "mounted5": djng.wsgi(nested(5)),
         "notfound": hello_app,
@@ -92,6 +126,7 @@ def build() -> dict:
         **orm_apps(),
     })
     _apps["routes1000_miss"] = _apps["routes1000"]
+    _apps["get_msgpack"] = _apps["get_typed_json"]
     return dict(_apps)
 
 
