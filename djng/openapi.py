@@ -22,6 +22,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.urls.resolvers import RoutePattern
 
+from . import wire
 from .layers import router_of
 from .responses import view_name
 
@@ -97,10 +98,16 @@ def document(app: Any, *, title: str = "API", version: str = "0.1.0",
     """The OpenAPI 3.1 document of ``app``'s routes, as a dict."""
     schemas = _Schemas()
     paths: dict[str, dict] = {}
+    used: set[str] = set()  # operationIds are unique in a document
     for path, methods, view, parameters in _operations(router_of(app), ""):
         item = paths.setdefault(path, {})
         for method in methods:
-            item[method.lower()] = _operation(method, view, parameters, schemas)
+            operation = item[method.lower()] = _operation(method, view, parameters, schemas)
+            name, number = operation["operationId"], 1
+            while operation["operationId"] in used:  # one view at several paths
+                number += 1
+                operation["operationId"] = f"{name}_{number}"
+            used.add(operation["operationId"])
     info: dict[str, Any] = {"title": title, "version": version}
     if description:
         info["description"] = description
@@ -258,13 +265,14 @@ def _pydantic_schema(kind: Any, components: dict) -> dict:
 
     schema = TypeAdapter(kind).json_schema(ref_template="#/components/schemas/{model}")
     components.update(schema.pop("$defs", {}))
+    if wire.is_pydantic(kind):  # a component, as msgspec makes of a Struct
+        components[kind.__name__] = schema
+        return {"$ref": f"#/components/schemas/{kind.__name__}"}
     return schema
 
 
 def _has_pydantic(kind: Any) -> bool:
     import typing
-
-    from . import wire
 
     if wire.is_pydantic(kind):
         return True
@@ -277,8 +285,11 @@ def _has_pydantic(kind: Any) -> bool:
 def openapi_page(schema_url: str = "openapi.json", *, title: str = "API") -> Callable:
     """A page listing the operations of the document at ``schema_url`` (relative to the
     page), with their parameters and schemas; everything it needs is in the page."""
-    body = _PAGE.replace("{title}", html.escape(title)).replace(
-        "{url}", html.escape(json.dumps(schema_url)))
+    # The URL is a JavaScript string in a <script>, where HTML entities are not decoded:
+    # JSON, with the characters that could end the script escaped.
+    url = json.dumps(schema_url).replace("<", "\\u003c").replace(">", "\\u003e").replace(
+        "&", "\\u0026")
+    body = _PAGE.replace("{title}", html.escape(title)).replace("{url}", url)
 
     def view(request: HttpRequest) -> HttpResponse:
         return HttpResponse(body, content_type="text/html; charset=utf-8")

@@ -15,6 +15,7 @@ endpoint through the view path (``djng.handler.call_endpoint``).
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -72,7 +73,7 @@ class Route:
             if methods is not None:
                 raise ValueError(f"{source}: give methods= or a dict view, not both")
             self.views = {
-                _method(m, source): typed(_callable(v, source), _path_names(pattern), source)
+                _method(m, source): typed(_callable(v, source), _path_names(pattern, v), source)
                 for m, v in view.items()
             }
             if not self.views:
@@ -84,7 +85,7 @@ class Route:
         elif is_mount:
             self.view = _callable(view, source)
         else:
-            self.view = typed(_callable(view, source), _path_names(pattern), source)
+            self.view = typed(_callable(view, source), _path_names(pattern, view), source)
         #: The URL dispatcher inside a mounted app (None for an endpoint).
         self.router = router_of(self.view) if is_mount else None
         self.methods = None if methods is None else _methods(methods, source)
@@ -140,12 +141,22 @@ class Route:
         return self.source
 
 
-def _path_names(pattern: RoutePattern | RegexPattern) -> Iterable[str]:
+def _path_names(pattern: RoutePattern | RegexPattern, view: Any) -> Iterable[str]:
     """The names of the arguments the route's pattern captures."""
-    converters = getattr(pattern, "converters", None)
-    if converters is not None:
-        return converters.keys()
-    return pattern.regex.groupindex.keys()
+    if isinstance(pattern, RoutePattern):
+        return pattern.converters.keys()
+    # A RegexPattern has converters too (always empty): its names are its named groups.
+    try:
+        regex = pattern.regex
+    except (ImproperlyConfigured, re.error):
+        return ()  # a bad regex: Route says so, once the view is wrapped
+    if regex.groupindex or not regex.groups:
+        return regex.groupindex.keys()
+    # Unnamed groups are passed by position (as Django does): the first parameters.
+    try:
+        return list(inspect.signature(view).parameters)[1:1 + regex.groups]
+    except (TypeError, ValueError):
+        return ()
 
 
 def path(

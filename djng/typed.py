@@ -31,7 +31,7 @@ import typing
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponseBase
 
 from . import wire
@@ -80,14 +80,19 @@ class Contract:
         self.query = query
         self.body = body
         self.returns = returns
+        #: The class a returned value may already be (a TypedDict refuses isinstance).
+        self._return_class = returns if isinstance(returns, type) and not typing.is_typeddict(
+            returns) else None
 
     def __repr__(self) -> str:
         return f"<Contract of {view_name(self.view)}>"
 
     # -- the request ------------------------------------------------------------------------
 
-    def inputs(self, request: HttpRequest) -> dict[str, Any]:
-        """The view's query and body arguments; one 422 for all that is wrong."""
+    def inputs(self, request: HttpRequest) -> tuple[dict[str, Any], str | None]:
+        """The view's query and body arguments, and the type to answer in; one 422 for
+        all that is wrong, then a 406 when the answer could not be sent (before the
+        view acts, not after)."""
         values: dict[str, Any] = {}
         errors: list[dict[str, str]] = []
         for query in self.query:
@@ -101,11 +106,19 @@ class Contract:
                 errors += problem.errors
         if errors:
             raise Problem(422, _INVALID, errors)
-        return values
+        media_type = None
+        if self.returns is not None:
+            media_type = wire.response_type(request)
+            if media_type is None:
+                raise wire.not_acceptable()
+        return values, media_type
 
     def _read_body(self, request: HttpRequest) -> Any:
         body = self.body
-        content = request.body
+        try:
+            content = request.body
+        except RequestDataTooBig:  # a problem, as the endpoint's other 4xx (not a page)
+            raise Problem(413, "The request body is larger than allowed.") from None
         if not content:
             if not body.required:
                 return body.default
@@ -116,27 +129,29 @@ class Contract:
 
     # -- the answer -------------------------------------------------------------------------
 
-    def answer(self, request: HttpRequest, result: Any) -> HttpResponseBase:
+    def answer(self, request: HttpRequest, result: Any, media_type: str | None) -> HttpResponseBase:
         """The response for what the view returned: checked against its return
-        annotation and negotiated, or (no annotation) as for any view."""
+        annotation and sent as ``media_type``, or (no annotation) as for any view."""
         if self.returns is None or isinstance(result, HttpResponseBase):
             return to_response(result, self.view)
         value, status, headers = result, 200, None
         if isinstance(result, tuple) and 2 <= len(result) <= 3 and type(result[1]) is int:
             value, status, *rest = result
             headers = rest[0] if rest else None
-        response = wire.native_response(self._checked(value), request, status)
+        response = wire.native_response(self._checked(value), request, status, media_type)
         for name, header in (headers.items() if hasattr(headers, "items") else headers or ()):
             response[name] = header
         return response
 
     def _checked(self, value: Any) -> Any:
         returns = self.returns
-        if isinstance(returns, type) and isinstance(value, returns):
+        if self._return_class is not None and isinstance(value, self._return_class):
             return value
         try:
             if wire.is_pydantic(returns):
                 return returns.model_validate(value, from_attributes=True)
+            if _has_pydantic(returns):  # list[Model], Model | None
+                return _adapter(returns).validate_python(value, from_attributes=True)
             import msgspec
 
             return msgspec.convert(value, returns, from_attributes=True)
@@ -156,23 +171,23 @@ def typed(view: Callable, path_names: Iterable[str], source: str) -> Callable:
 
         @functools.wraps(view)
         async def typed_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            inputs = contract.inputs(request)
+            inputs, media_type = contract.inputs(request)
             try:
                 result = await view(request, *args, **kwargs, **inputs)
             except (Http404, PermissionDenied) as exc:
                 raise _problem(exc) from exc
-            return contract.answer(request, result)
+            return contract.answer(request, result, media_type)
 
     else:
 
         @functools.wraps(view)
         def typed_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            inputs = contract.inputs(request)
+            inputs, media_type = contract.inputs(request)
             try:
                 result = view(request, *args, **kwargs, **inputs)
             except (Http404, PermissionDenied) as exc:
                 raise _problem(exc) from exc
-            return contract.answer(request, result)
+            return contract.answer(request, result, media_type)
 
     typed_view.djng_contract = contract
     return typed_view
@@ -209,7 +224,7 @@ def contract_of(view: Callable, path_names: Iterable[str], source: str) -> Contr
                     f"{source}: {view_name(view)} takes two bodies ({body.name} and "
                     f"{parameter.name}); a request has one"
                 )
-            decoders = None if wire.is_pydantic(_bare(kind)) else _decoders(kind, source, view)
+            decoders = None if _has_pydantic(kind) else _decoders(kind, source, view)
             body = Body(parameter.name, kind, parameter.default, decoders)
         else:
             _check_query_type(kind, parameter.name, source, view)
@@ -254,7 +269,9 @@ def _read_query(request: HttpRequest, query: Query, values: dict, errors: list) 
 
 def _pydantic(model: Any, data: Any) -> Any:
     try:
-        return model.model_validate(data)
+        if wire.is_pydantic(model):
+            return model.model_validate(data)
+        return _adapter(model).validate_python(data)  # list[Model], Model | None
     except Exception as exc:
         found = getattr(exc, "errors", None)
         if found is None:
@@ -263,6 +280,28 @@ def _pydantic(model: Any, data: Any) -> Any:
             {"loc": _json_path(error.get("loc", ())), "message": error.get("msg", "")}
             for error in found()
         ]) from None
+
+
+def _adapter(kind: Any) -> Any:
+    """pydantic's validator of ``kind`` (made once per type)."""
+    try:
+        return _made_adapter(kind)
+    except TypeError:  # an unhashable type (Annotated with unhashable metadata): made each time
+        from pydantic import TypeAdapter
+
+        return TypeAdapter(kind)
+
+
+@functools.lru_cache(maxsize=256)
+def _made_adapter(kind: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(kind)
+
+
+def _has_pydantic(kind: Any) -> bool:
+    """Whether ``kind`` is a pydantic model, or holds one (``list[Model]``, ``Model | None``)."""
+    return wire.is_pydantic(kind) or any(_has_pydantic(arg) for arg in typing.get_args(kind))
 
 
 def _json_path(location: Iterable[Any]) -> str:
@@ -313,6 +352,7 @@ def _is_response(kind: Any) -> bool:
 
 def _decoders(kind: Any, source: str, view: Callable) -> Any:
     try:
+        _convertible(kind)
         return wire.decoders(kind)
     except TypeError as exc:
         raise TypeError(f"{source}: {view_name(view)} takes a body of {_name(kind)}: {exc}"
@@ -324,6 +364,7 @@ def _check_query_type(kind: Any, name: str, source: str, view: Callable) -> None
 
     try:
         msgspec.json.Decoder(kind)
+        _convertible(kind)
     except TypeError as exc:
         raise TypeError(
             f"{source}: {view_name(view)} takes {name}: {_name(kind)} from the query string, "
@@ -331,5 +372,21 @@ def _check_query_type(kind: Any, name: str, source: str, view: Callable) -> None
         ) from None
 
 
+def _convertible(kind: Any) -> None:
+    """A TypeError when ``kind`` is or holds a class msgspec does not know: its decoders
+    take one (as a custom type, for a ``dec_hook``), but never make one from data."""
+    import msgspec
+
+    try:
+        msgspec.json.schema(kind)
+    except TypeError as exc:
+        message = str(exc).strip()
+        if "custom types" in message:  # it ends "type <class 'X'> is not supported"
+            raise TypeError(message.splitlines()[-1]) from None
+        # Something else JSON Schema cannot say (a msgpack Ext, a Raw default): decodable.
+
+
 def _name(kind: Any) -> str:
+    if typing.get_args(kind):  # list[Item]: its __qualname__ would be list's
+        return repr(kind)
     return getattr(kind, "__qualname__", None) or repr(kind)

@@ -22,7 +22,8 @@ from .problems import Problem
 
 __all__ = [
     "JSON", "MSGPACK", "MSGPACK_NAMES", "decode", "decoders", "encode", "format_of", "is_native",
-    "is_pydantic", "is_struct", "located", "native_response", "preferred_type", "response_type",
+    "is_pydantic", "is_struct", "located", "native_response", "not_acceptable", "preferred_type",
+    "response_type",
 ]
 
 JSON = "application/json"
@@ -93,14 +94,21 @@ def response_type(request: HttpRequest | None) -> str | None:
     return preferred_type(request, OFFERED)
 
 
-def native_response(value: Any, request: HttpRequest | None, status: int = 200) -> HttpResponse:
-    """``value`` encoded as ``request`` asks (406 when it accepts no format we send)."""
-    media_type = response_type(request)
+def native_response(value: Any, request: HttpRequest | None, status: int = 200,
+                    media_type: str | None = None) -> HttpResponse:
+    """``value`` encoded as ``media_type``, or as ``request`` asks (406 when it accepts
+    no format we send)."""
     if media_type is None:
-        raise Problem(406, f"This answer is sent as {SUPPORTED}; the request accepts neither.")
+        media_type = response_type(request)
+        if media_type is None:
+            raise not_acceptable()
     response = HttpResponse(encode(value, media_type), status=status, content_type=media_type)
     _django.header_store(response)["vary"] = ("Vary", "Accept")
     return response
+
+
+def not_acceptable() -> Problem:
+    return Problem(406, f"This answer is sent as {SUPPORTED}; the request accepts neither.")
 
 
 def encode(value: Any, media_type: str = JSON) -> bytes:
@@ -139,6 +147,9 @@ def decode(body: bytes, content_type: str, decoder: Any = None) -> Any:
     except msgspec.DecodeError as exc:
         name = "JSON" if kind == "json" else "MessagePack"
         raise Problem(400, f"The body is not valid {name}: {exc}") from None
+    except RecursionError:  # msgspec decodes nested arrays and objects recursively
+        name = "JSON" if kind == "json" else "MessagePack"
+        raise Problem(400, f"The body is not valid {name}: it is nested too deeply") from None
 
 
 def located(message: str, root: str) -> dict[str, str]:

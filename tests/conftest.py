@@ -238,6 +238,7 @@ BOTH_ADAPTERS = {
     "test_storage", "test_templates", "test_mail", "test_debug_errors", "test_sessions_auth",
     "test_csrf", "test_static", "test_forms_templates", "test_admin",
     "test_notes_example", "test_async", "test_async_example", "test_shop_example",
+    "test_typed", "test_openapi",
 }
 
 
