@@ -45,11 +45,13 @@ from .services import (  # noqa: E402
     errors,
     hosts,
     mail,
+    pubsub,
     secrets,
     settings,
     storage,
     templates,
 )
+from .sse import sse  # noqa: E402 - not lazy, as asgi above
 from .state import copy_current_context  # noqa: E402
 from .wsgi import wsgi  # noqa: E402
 
@@ -144,6 +146,7 @@ __all__ = [
     "openapi",
     "openapi_page",
     "path",
+    "pubsub",
     "re_path",
     "reconfigure",
     "remote",
@@ -154,6 +157,7 @@ __all__ = [
     "serve",
     "sessions",
     "settings",
+    "sse",
     "static",
     "storage",
     "template",

@@ -15,6 +15,7 @@ from .debug import debug
 from .errors import errors
 from .hosts import hosts
 from .mail import mail
+from .pubsub import pubsub
 from .secrets import secrets
 from .settings import settings
 from .stack import Service, Use
@@ -25,7 +26,8 @@ from .templates import templates
 SERVICES: dict[str, Service] = {
     service.name: service
     for service in (
-        cache, mail, templates, db, storage, debug, errors, secrets, hosts, settings, clients
+        cache, mail, templates, db, storage, debug, errors, secrets, hosts, settings, clients,
+        pubsub,
     )
 }
 
@@ -55,6 +57,7 @@ __all__ = [
     "hosts",
     "load_environment",
     "mail",
+    "pubsub",
     "secrets",
     "settings",
     "storage",
