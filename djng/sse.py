@@ -52,7 +52,9 @@ class Event:
         if self.retry is not None:
             lines.append(f"retry: {self.retry}")
         text = self.data if isinstance(self.data, str) else _json(self.data)
-        lines += [f"data: {line}" for line in text.replace("\r\n", "\n").split("\n")]
+        # A browser ends a line at CR LF, LF or a lone CR: each becomes a data line.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines += [f"data: {line}" for line in text.split("\n")]
         return ("\n".join(lines) + "\n\n").encode()
 
 
@@ -63,8 +65,10 @@ def sse(events: AsyncIterable[Any] | Iterable[Any], *, heartbeat: float | None =
         retry: int | None = None) -> StreamingHttpResponse:
     """A ``text/event-stream`` response of ``events``; ``retry`` (milliseconds) tells the
     browser how long to wait before reconnecting."""
-    if heartbeat is not None and not heartbeat > 0:
+    if heartbeat is not None and not (isinstance(heartbeat, (int, float)) and heartbeat > 0):
         raise ValueError(f"djng.sse(heartbeat=...) is seconds > 0 or None, got {heartbeat!r}")
+    if retry is not None and not (isinstance(retry, int) and retry >= 0):
+        raise ValueError(f"djng.sse(retry=...) is milliseconds, an int >= 0, got {retry!r}")
     if hasattr(events, "__aiter__"):
         body: Any = _stream(aiter(events), heartbeat, retry)
     elif hasattr(events, "__iter__") and not isinstance(events, (str, bytes)):
@@ -122,7 +126,9 @@ def _plain(events: Iterable[Any], retry: int | None) -> Iterable[bytes]:
 def _event(item: Any) -> Event:
     if isinstance(item, Event):
         return item
-    if getattr(item, "missed", None) is not None and hasattr(item, "channel"):  # pubsub
+    from .services.pubsub import Message
+
+    if isinstance(item, Message):
         if item.missed:
             return Event({"missed": True}, event="missed")
         return Event(item.data, event=item.channel)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import importlib.util
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -64,6 +65,31 @@ def require(*packages: str, extra: str = "test,compat") -> None:
     if not missing:
         return
     reason = f"{', '.join(missing)} not installed (pip install -e '.[{extra}]')"
+    if os.environ.get("DJNG_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason}, and DJNG_REQUIRE_SERVICES=1 requires it", pytrace=False)
+    pytest.skip(reason)
+
+
+def require_program(binary: str, how: str) -> str:
+    """The path of the program ``binary``: a skip without it, or a failure under
+    ``DJNG_REQUIRE_SERVICES=1``; ``how`` says how to install it."""
+    found = shutil.which(binary) or (f"/usr/bin/{binary}" if os.path.exists(f"/usr/bin/{binary}")
+                                     else None)
+    if found:
+        return found
+    reason = f"{binary} is not installed ({how})"
+    if os.environ.get("DJNG_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"{reason}, and DJNG_REQUIRE_SERVICES=1 requires it", pytrace=False)
+    pytest.skip(reason)
+
+
+def server_url(variable: str, what: str, example: str) -> str:
+    """The URL of a real server the test needs, from ``variable``: a skip without it,
+    or a failure under ``DJNG_REQUIRE_SERVICES=1`` (as in CI)."""
+    url = os.environ.get(variable)
+    if url:
+        return url
+    reason = f"{variable} is not set: no {what} server to test against (e.g. {example})"
     if os.environ.get("DJNG_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{reason}, and DJNG_REQUIRE_SERVICES=1 requires it", pytrace=False)
     pytest.skip(reason)

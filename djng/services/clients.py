@@ -220,9 +220,7 @@ class HTTP:
             # Closed when the loop shuts its async generators down (asyncio.run does,
             # uvicorn does): a loop that lives for one request (an async view under
             # WSGI) leaves no connection open behind it.
-            closer = _close_at_shutdown(client)
-            await closer.asend(None)
-            lane = _Lane(client, closer)
+            lane = _Lane(client, await close_with_loop(client))
             lanes.append(lane)
         lane.busy += 1
         return lane
@@ -545,7 +543,15 @@ def describe(name: str, method: str, path: str, happened: str) -> str:
     return f"The service {name!r} ({method} {path.split('?', 1)[0]}) {happened}."
 
 
-async def _close_at_shutdown(client: Any) -> Any:
+async def close_with_loop(client: Any) -> Any:
+    """Have the running loop close ``client`` (``aclose()``) when it shuts its async
+    generators down (asyncio.run does, uvicorn does); keep what it returns."""
+    closer = _closing(client)
+    await closer.asend(None)
+    return closer
+
+
+async def _closing(client: Any) -> Any:
     try:
         yield
     finally:

@@ -9,7 +9,9 @@ message is a native object, sent as JSON text on the channel named as given
 ``djng.pubsub.publish(channel, message)`` from sync code (inside
 ``djng.db.atomic()`` it is sent when the transaction commits, and dropped on
 rollback); ``await djng.pubsub.apublish(...)`` from async code;
-``async for message in djng.pubsub.subscribe('tasks.7'):`` to listen. A
+``async for message in djng.pubsub.subscribe('tasks.7'):`` to listen (or
+``async with djng.pubsub.subscribe(...) as messages:`` to listen from the start
+of the block, before publishing what will answer). A
 subscription ends (and unsubscribes) when its consumer stops; over Redis it
 survives a lost connection, reconnecting with backoff, and then yields a
 :class:`Message` whose ``missed`` is true: messages may have been lost.
@@ -27,7 +29,7 @@ from typing import Any
 from . import _url
 from .stack import Service
 
-__all__ = ["Memory", "Message", "PubSub", "Redis", "from_url", "pubsub"]
+__all__ = ["Memory", "Message", "PubSub", "Redis", "Subscription", "from_url", "pubsub"]
 
 #: Messages a subscriber may fall behind by before the oldest are dropped (Memory).
 BACKLOG = 10_000
@@ -76,11 +78,12 @@ class PubSub:
         """Send ``message`` to ``channel``'s subscribers (from async code)."""
         await self._asend(channel, encode(channel, message))
 
-    def subscribe(self, *channels: str) -> AsyncIterator[Message]:
-        """The messages of ``channels`` from now on, until the consumer stops."""
+    def subscribe(self, *channels: str) -> Subscription:
+        """The messages of ``channels`` from the time it listens (its first message
+        asked for, or ``async with``) until the consumer stops."""
         if not channels or not all(isinstance(c, str) and c for c in channels):
             raise ValueError(f"subscribe() takes channel names, got {channels!r}")
-        return self._subscribe(channels)
+        return Subscription(self._subscribe(channels))
 
     def _send(self, channel: str, payload: str) -> None:
         raise NotImplementedError
@@ -90,6 +93,51 @@ class PubSub:
 
     def _subscribe(self, channels: tuple[str, ...]) -> AsyncIterator[Message]:
         raise NotImplementedError
+
+
+class Subscription:
+    """An async iterator of :class:`Message`; also an async context manager that
+    listens on entry, so that what is published after it (a job it starts) is
+    never missed, and stops listening on exit::
+
+        async with djng.pubsub.subscribe(f"search.{id}") as messages:
+            await djng.pubsub.apublish("search.jobs", {"id": id})
+            async for message in messages: ...
+    """
+
+    def __init__(self, messages: AsyncIterator[Any]) -> None:
+        self._messages = messages  # a backend's generator: READY first, then messages
+        self._listening = False
+
+    async def listen(self) -> None:
+        """Start listening now (once)."""
+        if not self._listening:
+            self._listening = True
+            ready = await anext(self._messages)
+            assert ready is READY
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Message:
+        if not self._listening:
+            await self.listen()
+        return await anext(self._messages)
+
+    async def aclose(self) -> None:
+        """Stop listening (unsubscribe)."""
+        await self._messages.aclose()
+
+    async def __aenter__(self) -> Subscription:
+        await self.listen()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+#: What a backend's subscription yields first, once it listens.
+READY = object()
 
 
 # -- in this process ------------------------------------------------------------------------
@@ -126,6 +174,7 @@ class Memory(PubSub):
             for channel in channels:
                 self._subscribers.setdefault(channel, set()).add(inbox)
         try:
+            yield READY
             while True:
                 yield await inbox.get()
         finally:
@@ -172,9 +221,10 @@ class Redis(PubSub):
     """Redis pub/sub at ``url`` (redis-py: ``pip install 'djng[redis]'``).
 
     Publishing uses one pooled connection per process (and per event loop for
-    ``apublish``); each subscription has a connection of its own. ``timeout``
-    bounds connecting and publishing; a lost subscription reconnects with
-    backoff up to ``max_backoff`` seconds.
+    ``apublish``, closed with the loop); each subscription has a connection of its
+    own. ``timeout`` bounds connecting and publishing; a subscription whose first
+    connection fails raises redis' ``ConnectionError``, and one that loses its
+    connection later reconnects with backoff up to ``max_backoff`` seconds.
     """
 
     def __init__(self, url: str, *, timeout: float = 5.0, max_backoff: float = 5.0) -> None:
@@ -209,14 +259,22 @@ class Redis(PubSub):
         self._client.publish(channel, payload)
 
     async def _asend(self, channel: str, payload: str) -> None:
+        from redis.exceptions import ConnectionError as Lost
+
         loop = asyncio.get_running_loop()
-        client = self._async_clients.get(loop)
-        if client is None:
+        pooled = self._async_clients.get(loop)
+        if pooled is None:
             import redis.asyncio
 
-            client = self._async_clients[loop] = redis.asyncio.Redis.from_url(
-                self.url, **self._options())
-        await client.publish(channel, payload)
+            from .clients import close_with_loop
+
+            client = redis.asyncio.Redis.from_url(self.url, **self._options())
+            pooled = self._async_clients[loop] = (client, await close_with_loop(client))
+        try:
+            await pooled[0].publish(channel, payload)
+        except Lost:  # a pooled connection Redis dropped (a restart): once more, afresh
+            await pooled[0].connection_pool.disconnect()
+            await pooled[0].publish(channel, payload)
 
     async def _subscribe(self, channels: tuple[str, ...]) -> AsyncIterator[Message]:
         import redis.asyncio
@@ -226,11 +284,15 @@ class Redis(PubSub):
         options = {**self._options(), "socket_timeout": None}  # a quiet channel is not lost
         pause = 0.05
         lost = False
+        ready = False  # the first connection must work: a broker that is down says so
         while True:
             client = redis.asyncio.Redis.from_url(self.url, **options)
             listening = client.pubsub(ignore_subscribe_messages=True)
             try:
                 await listening.subscribe(*channels)
+                if not ready:
+                    ready = True
+                    yield READY
                 if lost:  # subscribed again: what was published meanwhile is gone
                     lost, pause = False, 0.05
                     yield Message(None, None, missed=True)
@@ -239,6 +301,8 @@ class Redis(PubSub):
                     if raw is not None and raw.get("type") == "message":
                         yield Message(raw["channel"], decode(raw["data"]))
             except (Lost, Slow, OSError):
+                if not ready:
+                    raise
                 lost = True
             finally:
                 await _close(listening, client, channels)
@@ -302,7 +366,9 @@ def _default() -> PubSub:
     backend = cache.default()
     url = getattr(backend, "url", None)  # djng.cache.Redis keeps the URL it was given
     if isinstance(backend, RedisCache) and isinstance(url, str):
-        return Redis(url.split("?", 1)[0])
+        # The first server (the one that takes writes, when the cache names several),
+        # without the cache's options (a socket_timeout would cut quiet subscriptions).
+        return Redis(url.split(",", 1)[0].split("?", 1)[0])
     return Memory()
 
 
@@ -323,7 +389,7 @@ class PubSubService(Service[PubSub]):
     async def apublish(self, channel: str, message: Any) -> None:
         await self.current().apublish(channel, message)
 
-    def subscribe(self, *channels: str) -> AsyncIterator[Message]:
+    def subscribe(self, *channels: str) -> Subscription:
         return self.current().subscribe(*channels)
 
 

@@ -8,7 +8,6 @@ that needs one is skipped when its variable is unset, or fails instead when
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -16,21 +15,13 @@ from urllib.parse import urlsplit
 
 import pytest
 from conftest import ROOT, TIMEOUT, child_env
+from conftest import server_url as _server_url
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 #: The environment variables that set process defaults; subprocess tests clear them.
 URL_VARIABLES = ("DJNG_CACHE_URL", "DJNG_DATABASE_URL", "DATABASE_URL", "DJNG_EMAIL_URL")
 
-
-def _server_url(variable: str, what: str, example: str) -> str:
-    url = os.environ.get(variable)
-    if url:
-        return url
-    reason = f"{variable} is not set: no {what} server to test against (e.g. {example})"
-    if os.environ.get("DJNG_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{reason}, and DJNG_REQUIRE_SERVICES=1 requires it", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture
