@@ -35,7 +35,7 @@ from .responses import (  # noqa: E402
     redirect,
     render,
 )
-from .router import Route, Router, mount, path, re_path, reverse  # noqa: E402
+from .router import Route, Router, mount, path, re_path, reverse, websocket  # noqa: E402
 from .serve import serve  # noqa: E402
 from .services import (  # noqa: E402
     cache,
@@ -53,6 +53,7 @@ from .services import (  # noqa: E402
 )
 from .sse import sse  # noqa: E402 - not lazy, as asgi above
 from .state import copy_current_context  # noqa: E402
+from .websocket import WebSocket, WebSocketDisconnect  # noqa: E402
 from .wsgi import wsgi  # noqa: E402
 
 clients.InProcess = _InProcess
@@ -118,6 +119,8 @@ __all__ = [
     "Router",
     "StreamingResponse",
     "TemplateResponse",
+    "WebSocket",
+    "WebSocketDisconnect",
     "admin",
     "answers",
     "asgi",
@@ -163,5 +166,6 @@ __all__ = [
     "template",
     "templates",
     "testing",
+    "websocket",
     "wsgi",
 ]

@@ -23,6 +23,11 @@ One request, start to end:
 5. a client that disconnects cancels the request: an async view or stream
    stops where it waits, and the response (or, without one, the request) is
    still closed, with ``request_finished``.
+
+A websocket connection is served as a request (``djng.websocket``): its
+handshake becomes a ``GET`` that goes through the app's layers to the websocket
+route, whose handler runs there for the whole connection; the connection is
+then closed by the response that came back.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from contextvars import copy_context
 from tempfile import SpooledTemporaryFile
 from typing import Any
 
-from django.http import HttpRequest, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponseBase
 
 from . import _django, housekeeping, location, watchdog, workers
 from .handler import acall_endpoint, acaller, arespond
@@ -43,6 +48,7 @@ from .layers import Dispatcher, async_of, router_of
 from .services import debug
 from .services.errors import report
 from .services.hosts import warn_if_unconfigured
+from .websocket import CONNECTION, ConnectionWorker, WebSocket, WebSocketState, check_origin
 from .workers import WorkerPool, in_worker
 from .wsgi import WSGIHandler, headers_of
 
@@ -53,6 +59,9 @@ Receive = Callable[[], Awaitable[dict]]
 Send = Callable[[dict], Awaitable[None]]
 
 _EMPTY = b""
+
+#: The request's scheme for a websocket's (a ``wss://`` handshake is a secure request).
+_HTTP_SCHEMES = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
 
 #: In a test's environ (``djng.testing.AsyncClient``): a list the adapter fills with
 #: the request and the app's response, as the WSGI test client reads them.
@@ -104,8 +113,7 @@ class ASGIHandler:
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket":
-            await receive()  # websocket.connect
-            await send({"type": "websocket.close", "code": 1000})
+            await self._websocket(scope, receive, send)
         else:
             raise ValueError(f"djng.asgi() cannot serve an ASGI {kind!r} connection")
 
@@ -182,6 +190,53 @@ class ASGIHandler:
             await in_worker(close)(subject)
         else:
             close(subject)
+
+    # -- websocket -------------------------------------------------------------------------
+
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A websocket connection, served as a request (``djng.websocket``): the
+        handshake's ``GET`` goes through the app's layers to its route, whose
+        handler runs there; in a context of its own, like a request."""
+        if not self._started:
+            await self._start_once()
+        if (await receive())["type"] != "websocket.connect":
+            return  # the client left before its handshake arrived
+        connection = WebSocket(scope, receive, send)
+        environ = environ_from_scope(
+            {**scope, "method": "GET", "scheme": _HTTP_SCHEMES.get(scope.get("scheme"), "http")}
+        )
+        environ["wsgi.input"] = io.BytesIO()
+        environ[CONNECTION] = connection
+        flight = _Flight(asyncio.current_task(), copy_context())
+        await _InContext(flight.context, self._serve_websocket(environ, connection, flight))
+
+    async def _serve_websocket(
+        self, environ: dict, connection: WebSocket, flight: _Flight
+    ) -> None:
+        worker = ConnectionWorker(self.pool)  # a thread only while a sync call runs
+        binding = workers.bind(worker)
+        try:
+            flight.request, response = self.wsgi.begin(environ)  # the Host is checked there
+            if response is None:
+                response = await arespond(flight.request, self._acall_websocket)
+            flight.response = response
+            await _finish_websocket(connection, response)
+        finally:
+            try:
+                await self._close(flight, worker)
+            finally:
+                workers.unbind(binding)
+                worker.release()
+
+    async def _acall_websocket(
+        self, request: HttpRequest, args: tuple, kwargs: dict
+    ) -> HttpResponseBase:
+        check_origin(request)
+        if self._acall is None:
+            # Sync all the way (a websocket route makes its Routers async): no websocket
+            # route, or one hidden behind a sync wrapper, which cannot run it on the loop.
+            raise Http404(f"No websocket route matches {request.path}")
+        return await self._acall(request, args, kwargs)
 
     # -- lifespan --------------------------------------------------------------------------
 
@@ -372,6 +427,34 @@ def scope_from_environ(environ: dict) -> Scope:
 
 def _to_wsgi(path: str) -> str:
     return path if path.isascii() else path.encode("utf-8").decode("latin-1")
+
+
+# -- the websocket's end -----------------------------------------------------------------------
+
+
+async def _finish_websocket(connection: WebSocket, response: HttpResponseBase) -> None:
+    """End a websocket by what the app answered: accepted, it is closed (1011 after
+    a server error, else 1000); never accepted, the handshake is refused, with the
+    app's response when the server can send one (else a close: a 403)."""
+    state = connection.application_state
+    if state is WebSocketState.CONNECTED:
+        await connection.close(1011 if response.status_code >= 500 else 1000)
+    elif state is WebSocketState.CONNECTING:
+        extensions = connection.scope.get("extensions") or {}
+        if connection.handled or "websocket.http.response" not in extensions:
+            await connection.close(1008)  # refused by the handler, or no way to say more
+            return
+        connection.application_state = WebSocketState.DISCONNECTED
+        headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in headers_of(response)
+        ]
+        await connection.send_raw({
+            "type": "websocket.http.response.start", "status": response.status_code,
+            "headers": headers,
+        })
+        body = _EMPTY if response.streaming else response.content
+        await connection.send_raw({"type": "websocket.http.response.body", "body": body})
 
 
 # -- the response ---------------------------------------------------------------------------

@@ -20,6 +20,9 @@ Each has an async twin (:func:`acall_endpoint`, :func:`arespond`,
 endpoint is awaited on the event loop; a sync one hops once to the request's
 worker thread (``djng.workers``), middleware view hooks included. Under WSGI an
 async view runs to completion in the request's thread (``to_response``).
+
+A websocket connection (``djng.websocket``) reaches only a websocket route's
+endpoint: any other endpoint answers it 404, so HTTP views never take one.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from .layers import async_of, router_of
 from .responses import to_response
 from .services.errors import is_server_error, response_for_exception
 from .state import peek
+from .websocket import CONNECTION, not_a_websocket_route
 from .workers import in_worker
 
 __all__ = [
@@ -54,6 +58,8 @@ def call_endpoint(
     request: HttpRequest, view: Callable, args: tuple = (), kwargs: dict = NO_KWARGS
 ) -> HttpResponseBase:
     """Call the endpoint ``view`` with the waiting middleware view hooks around it."""
+    if CONNECTION in request.META:
+        not_a_websocket_route(request, view)
     request_state = peek(request)
     hooks = request_state.view_hooks if request_state is not None else ()
     if not hooks:
@@ -100,6 +106,8 @@ async def acall_endpoint(
 ) -> HttpResponseBase:
     """:func:`call_endpoint` on the async path: an async view is awaited on the
     loop, a sync one (with the view hooks) runs on the request's worker thread."""
+    if CONNECTION in request.META:
+        not_a_websocket_route(request, view)
     twin = async_of(view)
     if twin is None:
         return await _call_endpoint_in_worker(request, view, args, kwargs)

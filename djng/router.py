@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -31,9 +31,11 @@ from .handler import NO_KWARGS, acall_endpoint, acaller, call_endpoint
 from .layers import Dispatcher, async_of, declare_async, router_of
 from .responses import error_response, to_response
 from .typed import typed
+from .websocket import WebSocketEndpoint
 
 __all__ = [
     "METHODS", "DjangoURLs", "Route", "Router", "mount", "path", "re_path", "reverse",
+    "websocket",
 ]
 
 # A parameter of Django's path syntax, '<name>' or '<converter:name>' (compiled when used).
@@ -165,20 +167,46 @@ def path(
 ) -> Route:
     """A route in Django's path syntax: ``path('users/<int:id>', view)``; ``openapi=False``
     leaves it out of ``djng.openapi``'s document."""
+    source = _source("path", route)
+    is_mount = router_of(view) is not None
+    pattern = _route_pattern(route, name, source, is_endpoint=not is_mount)
+    return _documented(Route(source, pattern, view, name, methods, is_mount), openapi)
+
+
+def websocket(
+    route: str, handler: Callable[..., Awaitable[None]], name: str | None = None
+) -> Route:
+    """A websocket route under ``djng.asgi``, in ``path()``'s syntax:
+    ``websocket('ws/tasks/<int:id>', handler)``, ``async def handler(ws, id)``.
+
+    The handler gets a :class:`djng.websocket.WebSocket` and the path's arguments;
+    the layers around the route (``reconfigure``, ``sessions``, ``auth``...) apply
+    to the whole connection. An HTTP request to the route is answered 426 Upgrade
+    Required (as is any request under WSGI, which cannot serve websockets).
+    """
+    source = _source("websocket", route)
+    pattern = _route_pattern(route, name, source, is_endpoint=True)
+    endpoint = WebSocketEndpoint(handler, source)
+    return _documented(Route(source, pattern, endpoint, name, None, is_mount=False), False)
+
+
+def _source(function: str, route: Any) -> str:
     if not isinstance(route, str):
-        raise TypeError(f"djng.path({route!r}, ...): the route must be a string")
-    source = f"djng.path({route!r})"
+        raise TypeError(f"djng.{function}({route!r}, ...): the route must be a string")
+    return f"djng.{function}({route!r})"
+
+
+def _route_pattern(route: str, name: str | None, source: str, is_endpoint: bool) -> RoutePattern:
+    """The pattern of a route in Django's path syntax, checked now."""
     if re.search(r"[<>]", re.sub(_PARAMETER, "", route)):
         raise ValueError(
             f"{source}: a '<' or '>' that is not part of a parameter; write parameters "
             "whole, such as <int:id> or <slug>"
         )
-    is_mount = router_of(view) is not None
     try:
-        pattern = RoutePattern(route.lstrip("/"), name=name, is_endpoint=not is_mount)
+        return RoutePattern(route.lstrip("/"), name=name, is_endpoint=is_endpoint)
     except ImproperlyConfigured as exc:  # an unknown converter
         raise ValueError(f"{source}: {exc}") from None
-    return _documented(Route(source, pattern, view, name, methods, is_mount), openapi)
 
 
 def _documented(route: Route, openapi: bool) -> Route:

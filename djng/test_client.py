@@ -23,7 +23,7 @@ from .from_wsgi import set_wsgi_headers
 from .services.errors import RAISED_IN_TEST
 from .wsgi import WSGIHandler
 
-__all__ = ["AsyncClient", "Client", "TestResponse"]
+__all__ = ["AsyncClient", "Client", "TestResponse", "WebSocketRefused", "WebSocketTestSession"]
 
 #: True once a test client was made in this process.
 in_use = False
@@ -296,6 +296,155 @@ class AsyncClient(Client):
         ]
         content = b"".join(message.get("body", b"") for message in messages[1:])
         return self._received(environ, raised, status, headers_sent, content, tuple(exchange))
+
+
+    def websocket_connect(
+        self,
+        path: str,
+        *,
+        subprotocols: list[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> WebSocketTestSession:
+        """Open a websocket to ``path`` in-process, through ``djng.asgi(app)``:
+        ``async with client.websocket_connect('/ws/x') as ws:``. It sends the client's
+        headers and cookies (a login over HTTP with this client carries over). A
+        refused handshake raises :class:`WebSocketRefused`."""
+        return WebSocketTestSession(self, path, subprotocols or [], headers or {})
+
+
+class WebSocketRefused(Exception):  # noqa: N818 - it is what happened, not an error name
+    """The app refused the websocket handshake: ``response`` is its HTTP answer."""
+
+    def __init__(self, response: TestResponse) -> None:
+        super().__init__(f"the websocket handshake was refused: {response.status_code}")
+        self.response = response
+        self.status_code = response.status_code
+
+
+class WebSocketTestSession:
+    """One websocket connection of :meth:`AsyncClient.websocket_connect`, driven as a
+    server drives ``djng.asgi(app)``: ``send_text``/``send_bytes``/``send_json``,
+    ``receive_text``/``receive_bytes``/``receive_json`` (``WebSocketDisconnect``
+    once the app closed), ``close(code)``. ``close_code`` is the app's close code."""
+
+    def __init__(
+        self, client: AsyncClient, path: str, subprotocols: list[str], headers: Mapping[str, str]
+    ) -> None:
+        self._client = client
+        self._request = (path, subprotocols, headers)
+        self.accepted_subprotocol: str | None = None
+        self.accepted_headers: list[tuple[str, str]] = []
+        self.close_code: int | None = None
+        self._raised: list[BaseException] = []
+
+    async def __aenter__(self) -> WebSocketTestSession:
+        import asyncio
+
+        from .asgi import scope_from_environ
+
+        path, subprotocols, headers = self._request
+        environ, self._raised = self._client._environ(  # noqa: SLF001 - its own client
+            "GET", path, None, None, None, headers, None
+        )
+        scope = scope_from_environ(environ)
+        del scope["method"]
+        scope.update(
+            type="websocket",
+            scheme="wss" if scope["scheme"] == "https" else "ws",
+            subprotocols=subprotocols,
+            extensions={"websocket.http.response": {}},
+        )
+        if RAISED_IN_TEST in environ:
+            scope["djng.environ"] = {RAISED_IN_TEST: environ[RAISED_IN_TEST]}
+        self._to_app: asyncio.Queue[dict] = asyncio.Queue()
+        self._from_app: asyncio.Queue[dict] = asyncio.Queue()
+        self._to_app.put_nowait({"type": "websocket.connect"})
+        self._app = asyncio.ensure_future(
+            self._client.handler(scope, self._to_app.get, self._from_app.put)
+        )
+        message = await self._next()
+        if message["type"] == "websocket.accept":
+            self.accepted_subprotocol = message.get("subprotocol")
+            self.accepted_headers = [
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())
+            ]
+            return self
+        await self._app
+        self._raise_from_app()
+        if message["type"] == "websocket.close":  # refused without a response: a 403
+            raise WebSocketRefused(TestResponse(b"", "403 Forbidden", []))
+        status = message["status"]
+        body = (await self._next())["body"]
+        headers_sent = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]]
+        response = TestResponse(body, f"{status} {_REASONS.get(status, 'Unknown')}", headers_sent)
+        raise WebSocketRefused(response)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if not self._app.done():
+            await self.close()
+        await self._app
+        self._raise_from_app()
+
+    async def _next(self) -> dict:
+        """The app's next message (its exception, if it failed without sending one)."""
+        import asyncio
+
+        waiting = asyncio.ensure_future(self._from_app.get())
+        await asyncio.wait({waiting, self._app}, return_when=asyncio.FIRST_COMPLETED)
+        if waiting.done():
+            message = waiting.result()
+            if message["type"] == "websocket.close":
+                self.close_code = message.get("code", 1000)
+                self._to_app.put_nowait({"type": "websocket.disconnect", "code": self.close_code})
+            return message
+        waiting.cancel()
+        self._app.result()
+        self._raise_from_app()
+        raise RuntimeError("the app ended the connection without closing it")
+
+    def _raise_from_app(self) -> None:
+        if self._raised:
+            raise self._raised.pop(0)
+
+    # -- the client's side -----------------------------------------------------------------
+
+    async def send_text(self, data: str) -> None:
+        self._to_app.put_nowait({"type": "websocket.receive", "text": data})
+
+    async def send_bytes(self, data: bytes) -> None:
+        self._to_app.put_nowait({"type": "websocket.receive", "bytes": data})
+
+    async def send_json(self, data: Any) -> None:
+        await self.send_text(jsonlib.dumps(data))
+
+    async def receive(self) -> dict:
+        """The app's next ASGI message (``websocket.send`` or ``websocket.close``)."""
+        return await self._next()
+
+    async def receive_text(self) -> str:
+        return (await self._receive_data())["text"]
+
+    async def receive_bytes(self) -> bytes:
+        return (await self._receive_data())["bytes"]
+
+    async def receive_json(self) -> Any:
+        message = await self._receive_data()
+        return jsonlib.loads(message.get("text") or message.get("bytes"))
+
+    async def _receive_data(self) -> dict:
+        from .websocket import WebSocketDisconnect
+
+        message = await self._next()
+        if message["type"] == "websocket.close":
+            await self._app
+            self._raise_from_app()
+            raise WebSocketDisconnect(self.close_code or 1000, message.get("reason"))
+        return message
+
+    async def close(self, code: int = 1000) -> None:
+        """Leave: the app's receive gets ``websocket.disconnect``; waits for it to end."""
+        self._to_app.put_nowait({"type": "websocket.disconnect", "code": code})
+        await self._app
 
 
 def _exchanges(

@@ -11,10 +11,10 @@
 
 from .cluster import Cluster, Recorded
 from .contracts import ContractBroken, check_calls, check_contract
-from .test_client import AsyncClient, Client, TestResponse
+from .test_client import AsyncClient, Client, TestResponse, WebSocketRefused
 
 __all__ = [
     "AsyncClient", "Client", "Cluster", "ContractBroken", "Recorded", "TestResponse",
-    "check_calls", "check_contract",
+    "WebSocketRefused", "check_calls", "check_contract",
 ]
 

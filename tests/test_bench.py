@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import require
+from conftest import require, server_url
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,6 +94,35 @@ def test_bench_clients_rows_have_figures(tmp_path):
                    "fan-out of 50 calls to a 20 ms callee: gathered ≥ 10× sequential"):
         assert re.search(rf"\| {re.escape(target)} \| [\d.]+× \| (yes|NO) \|", table), target
     assert "Command: `python -m bench --clients --quick" in output.read_text()
+
+
+def test_bench_push_rows_have_figures(tmp_path):
+    """``--push --quick``: 10 SSE subscribers over Redis under uvicorn, 20 idle
+    connections; the latency, memory and CPU rows each get a figure and a target
+    line, and the run is saved (no timings asserted)."""
+    require("redis", "uvicorn")
+    url = server_url("DJNG_TEST_REDIS_URL", "Redis", "redis://127.0.0.1:6379/0")
+    output = tmp_path / "results.md"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["DJNG_TEST_REDIS_URL"] = url
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "--push", "--quick", "--output", str(output)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    table = result.stdout
+    assert "## Push to browsers" in table
+    assert re.search(r"\| deliveries \| [\d,]+ of 200; \d+ of 10 clients got every message", table)
+    assert re.search(r"\| latency p50 / p99 / max \| [\d.]+ / [\d.]+ / [\d.]+ ms \|", table)
+    assert re.search(r"\| heartbeats every 1 s, over 1.5 s \| \d+ of 20 clients got one;", table)
+    for target, unit in (("10 subscribers: p50 ≤ 2 ms", "ms"),
+                         ("10 subscribers: p99 ≤ 10 ms", "ms"),
+                         ("20 idle SSE connections (heartbeat 1 s): RSS < 200 MiB", "MiB"),
+                         ("20 idle SSE connections, no heartbeat due: server CPU ≤ 1% of one core",
+                          "%")):
+        assert re.search(rf"\| [^|]*{re.escape(target)} \| [\d.]+ ?{unit} \| (yes|NO) \|", table), \
+            target
+    assert "Command: `python -m bench --push --quick" in output.read_text()
 
 
 def test_bench_checks_status_content_type_and_body():
