@@ -354,6 +354,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="instead of the contenders: what a call from one service to "
                         "another costs (djng.clients in-process, over loopback to uvicorn, "
                         "a fan-out of async calls); uses --trials")
+    parser.add_argument("--push", action="store_true",
+                        help="instead of the contenders: push to browsers, djng.pubsub over "
+                        "Redis into djng.sse under uvicorn (publish-to-client latency at 200 "
+                        "subscribers, memory and CPU of 1,000 idle connections); Redis from "
+                        "DJNG_TEST_REDIS_URL or DJNG_PUBSUB_URL, else redis://127.0.0.1:6379/0")
     parser.add_argument("--output", default=None,
                         help="results file, newest run first (default bench/results.md; "
                         "a --quick run is saved only where --output says)")
@@ -371,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         args.server_runs, args.server_warmup = 1, 0
     if args.clients:
         return run_clients(args, argv)
+    if args.push:
+        return run_push(args, argv)
     names = [n.strip() for n in args.only.split(",")] if args.only else list(CONTENDERS)
     items = [i.strip() for i in args.items.split(",")] if args.items else list(BY_NAME)
     for name in names:
@@ -461,6 +468,28 @@ def run_clients(args: argparse.Namespace, argv: list[str] | None) -> int:
 
     result = clients.measure(child_env(), args.trials, quick=args.quick)
     report = clients.report(result, args.trials)
+    print(report)
+    if not args.no_save and (args.output or not args.quick):
+        save(Path(args.output or RESULTS), report, argv)
+    return 0
+
+
+def run_push(args: argparse.Namespace, argv: list[str] | None) -> int:
+    """``--push``: the push-to-browsers section alone (bench/push.py); skipped, with a
+    message, when no Redis answers."""
+    missing = [m for m in ("redis", "uvicorn") if not _has(m)]
+    if missing:
+        raise SystemExit(f"--push needs {', '.join(missing)} (pip install -e '.[test,redis]')")
+    from . import push
+
+    url = push.redis_url()
+    problem = push.unreachable(url)
+    if problem:
+        print(f"--push skipped: {problem}; set DJNG_TEST_REDIS_URL or DJNG_PUBSUB_URL to a "
+              "Redis server", file=sys.stderr)
+        return 0
+    result = push.measure(child_env(), url, quick=args.quick)
+    report = push.report(result)
     print(report)
     if not args.no_save and (args.output or not args.quick):
         save(Path(args.output or RESULTS), report, argv)

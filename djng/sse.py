@@ -51,7 +51,8 @@ class Event:
             lines.append(f"id: {self.id}")
         if self.retry is not None:
             lines.append(f"retry: {self.retry}")
-        text = self.data if isinstance(self.data, str) else _json(self.data)
+        data = self.data
+        text = data if isinstance(data, str) else _json(data)
         # A browser ends a line at CR LF, LF or a lone CR: each becomes a data line.
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines += [f"data: {line}" for line in text.split("\n")]
@@ -69,8 +70,12 @@ def sse(events: AsyncIterable[Any] | Iterable[Any], *, heartbeat: float | None =
         raise ValueError(f"djng.sse(heartbeat=...) is seconds > 0 or None, got {heartbeat!r}")
     if retry is not None and not (isinstance(retry, int) and retry >= 0):
         raise ValueError(f"djng.sse(retry=...) is milliseconds, an int >= 0, got {retry!r}")
-    if hasattr(events, "__aiter__"):
-        body: Any = _stream(aiter(events), heartbeat, retry)
+    from .services.pubsub import Subscription
+
+    if isinstance(events, Subscription):
+        body: Any = _subscription(events, heartbeat, retry)
+    elif hasattr(events, "__aiter__"):
+        body = _stream(aiter(events), heartbeat, retry)
     elif hasattr(events, "__iter__") and not isinstance(events, (str, bytes)):
         body = _plain(iter(events), retry)
     else:
@@ -116,6 +121,59 @@ async def _stream(events: AsyncIterator[Any], heartbeat: float | None,
             await close()
 
 
+async def _subscription(subscription: Any, heartbeat: float | None,
+                        retry: int | None) -> AsyncIterator[bytes]:
+    """A pubsub subscription's messages: listening before the first byte goes, each
+    message taken straight from its inbox (no task per event: a thousand streams of
+    one channel are a thousand wake-ups, not three thousand), heartbeats put in the
+    same inbox by a timer."""
+    loop = asyncio.get_running_loop()
+    await subscription.listen()
+    inbox = subscription.inbox
+    yield f"retry: {retry}\n\n".encode() if retry is not None else HEARTBEAT
+    sent = loop.time()
+    timer = None
+
+    def beat() -> None:
+        nonlocal timer
+        quiet = loop.time() - sent
+        if quiet >= heartbeat:
+            inbox._put(_BEAT)  # noqa: SLF001 - the inbox's own loop: this one
+            quiet = 0.0
+        timer = loop.call_later(heartbeat - quiet, beat)
+
+    if heartbeat is not None:
+        timer = loop.call_later(heartbeat, beat)
+    try:
+        while True:
+            item = await inbox.get()
+            if item is _BEAT:
+                if loop.time() - sent >= heartbeat:
+                    yield HEARTBEAT
+                    sent = loop.time()
+                continue
+            yield _message(item)
+            sent = loop.time()
+    finally:
+        if timer is not None:
+            timer.cancel()
+        await subscription.aclose()
+
+
+def _message(message: Any) -> bytes:
+    """A pubsub message as an event: straight from the JSON text it travelled as, when
+    that is one line (a compact JSON is), else through :class:`Event`."""
+    text = message.text
+    if text is not None and not isinstance(message.data, str) and "\n" not in text and (
+            "\r" not in text):
+        return f"event: {message.channel}\ndata: {text}\n\n".encode()
+    return _event(message).encode()
+
+
+#: A heartbeat due, in a subscription's inbox.
+_BEAT: Any = object()
+
+
 def _plain(events: Iterable[Any], retry: int | None) -> Iterable[bytes]:
     if retry is not None:
         yield f"retry: {retry}\n\n".encode()
@@ -131,8 +189,16 @@ def _event(item: Any) -> Event:
     if isinstance(item, Message):
         if item.missed:
             return Event({"missed": True}, event="missed")
-        return Event(item.data, event=item.channel)
+        # The JSON text it travelled as, when it has it: not encoded again per client.
+        data = item.data
+        if item.text is not None and not isinstance(data, str):  # text is sent as itself
+            data = _Text(item.text)
+        return Event(data, event=item.channel)
     return Event(item)
+
+
+class _Text(str):
+    """Data already encoded as JSON text (a pubsub message): sent as it is."""
 
 
 def _json(data: Any) -> str:

@@ -319,6 +319,10 @@ class Reader:
         self.seen += count
         return events
 
+    async def first_bytes(self) -> None:
+        while not self.buffer:
+            self.buffer += await asyncio.wait_for(anext(self.chunks), WAIT)
+
     async def until(self, data: str) -> list[dict]:
         events = []
         while not events or events[-1].get("data") != data:
@@ -347,18 +351,29 @@ def test_twenty_uvicorn_clients_each_get_every_message_from_another_process(
                 for response in responses:
                     assert response.status_code == 200
                     assert response.headers["content-type"] == "text/event-stream"
-                await asyncio.to_thread(numsub.until, a, clients)
+                readers = [Reader(response) for response in responses]
+                # Each stream listens before its first byte goes; the process's
+                # subscriptions share one Redis connection.
+                await asyncio.gather(*(r.first_bytes() for r in readers))
+                assert await asyncio.to_thread(numsub, a) == 1
                 # Published by another process, through djng.pubsub and DJNG_PUBSUB_URL.
                 done = await asyncio.to_thread(
                     subprocess.run, [sys.executable, "-c", PUBLISHER, a, b, str(count)],
                     env=service_env(DJNG_PUBSUB_URL=redis_url), capture_output=True,
                     text=True, timeout=TIMEOUT)
                 assert done.returncode == 0, done.stderr
-                readers = [Reader(response) for response in responses]
                 received = await asyncio.gather(*(r.until("done") for r in readers))
-                # A client that leaves is unsubscribed; then the others too.
+                # A client that leaves is unsubscribed; the others still hear; when all
+                # have left, the process unsubscribes (below).
                 await responses[0].aclose()
-                await asyncio.to_thread(numsub.until, a, clients - 1)
+                await asyncio.sleep(0.2)
+                again = await asyncio.to_thread(
+                    subprocess.run, [sys.executable, "-c", PUBLISHER, a, b, "1"],
+                    env=service_env(DJNG_PUBSUB_URL=redis_url), capture_output=True,
+                    text=True, timeout=TIMEOUT)
+                assert again.returncode == 0, again.stderr
+                later = await asyncio.gather(*(r.until("done") for r in readers[1:]))
+                assert all(len(events) == 3 for events in later), later
         await asyncio.to_thread(numsub.until, a, 0)
         await asyncio.to_thread(numsub.until, b, 0)
         return received
@@ -391,8 +406,8 @@ def test_the_stream_arrives_incrementally_under_djng_serve(site, numsub, redis_u
                 # Each event arrives before the next one is even published.
                 for n in range(3):
                     publisher.publish(name, f'{{"n": {n}}}')
-                    assert await reader.next_events() == [
-                        {"event": name, "data": f'{{"n":{n}}}', "id": None}]
+                    assert await reader.next_events() == [  # the JSON text as published
+                        {"event": name, "data": f'{{"n": {n}}}', "id": None}]
                 before = reader.buffer.count(b": heartbeat")
                 await asyncio.sleep(0.5)
                 publisher.publish(name, "after a pause")

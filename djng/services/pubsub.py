@@ -20,6 +20,7 @@ survives a lost connection, reconnecting with backoff, and then yields a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import weakref
@@ -40,12 +41,15 @@ class Message:
     or, with ``missed`` true, a note that messages may have been lost (a
     reconnection, a subscriber that fell too far behind)."""
 
-    __slots__ = ("channel", "data", "missed")
+    __slots__ = ("channel", "data", "missed", "text")
 
-    def __init__(self, channel: str | None, data: Any, missed: bool = False) -> None:
+    def __init__(self, channel: str | None, data: Any, missed: bool = False,
+                 text: str | None = None) -> None:
         self.channel = channel
         self.data = data
         self.missed = missed
+        #: The message as it travelled (JSON text), when it was JSON: what SSE sends on.
+        self.text = text
 
     def __repr__(self) -> str:
         if self.missed:
@@ -81,8 +85,9 @@ class PubSub:
     def subscribe(self, *channels: str) -> Subscription:
         """The messages of ``channels`` from the time it listens (its first message
         asked for, or ``async with``) until the consumer stops."""
-        if not channels or not all(isinstance(c, str) and c for c in channels):
-            raise ValueError(f"subscribe() takes channel names, got {channels!r}")
+        if not channels or not all(isinstance(c, str) and c and not any(
+                ch in c for ch in "\r\n\0") for c in channels):
+            raise ValueError(f"subscribe() takes channel names (one line each), got {channels!r}")
         return Subscription(self._subscribe(channels))
 
     def _send(self, channel: str, payload: str) -> None:
@@ -106,15 +111,16 @@ class Subscription:
     """
 
     def __init__(self, messages: AsyncIterator[Any]) -> None:
-        self._messages = messages  # a backend's generator: READY first, then messages
+        self._messages = messages  # a backend's generator: its inbox first, then messages
         self._listening = False
+        #: Where the messages wait, once it listens (``djng.sse`` takes them from there).
+        self.inbox: _Inbox | None = None
 
     async def listen(self) -> None:
         """Start listening now (once)."""
         if not self._listening:
             self._listening = True
-            ready = await anext(self._messages)
-            assert ready is READY
+            self.inbox = await anext(self._messages)
 
     def __aiter__(self) -> Subscription:
         return self
@@ -134,10 +140,6 @@ class Subscription:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-
-#: What a backend's subscription yields first, once it listens.
-READY = object()
 
 
 # -- in this process ------------------------------------------------------------------------
@@ -162,8 +164,8 @@ class Memory(PubSub):
     def _send(self, channel: str, payload: str) -> None:
         with self._lock:
             inboxes = list(self._subscribers.get(channel, ()))
-        for inbox in inboxes:
-            inbox.put(Message(channel, json.loads(payload)))
+        for inbox in inboxes:  # each its own copy, as from Redis
+            inbox.put(Message(channel, json.loads(payload), text=payload))
 
     async def _asend(self, channel: str, payload: str) -> None:
         self._send(channel, payload)
@@ -174,7 +176,7 @@ class Memory(PubSub):
             for channel in channels:
                 self._subscribers.setdefault(channel, set()).add(inbox)
         try:
-            yield READY
+            yield inbox  # listening: the Subscription takes note
             while True:
                 yield await inbox.get()
         finally:
@@ -197,6 +199,13 @@ class _Inbox:
 
     def put(self, message: Message) -> None:
         try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:  # no need to wake a loop that is running this
+            self._put(message)
+            return
+        try:
             self.loop.call_soon_threadsafe(self._put, message)
         except RuntimeError:  # its loop is closed: the subscriber is gone
             pass
@@ -213,6 +222,10 @@ class _Inbox:
             return Message(None, None, missed=True)
         return await self.queue.get()
 
+    def missed(self) -> None:
+        """Tell the subscriber that messages may have been lost (on its loop)."""
+        self._put(Message(None, None, missed=True))
+
 
 # -- Redis --------------------------------------------------------------------------------------
 
@@ -221,10 +234,12 @@ class Redis(PubSub):
     """Redis pub/sub at ``url`` (redis-py: ``pip install 'djng[redis]'``).
 
     Publishing uses one pooled connection per process (and per event loop for
-    ``apublish``, closed with the loop); each subscription has a connection of its
-    own. ``timeout`` bounds connecting and publishing; a subscription whose first
-    connection fails raises redis' ``ConnectionError``, and one that loses its
-    connection later reconnects with backoff up to ``max_backoff`` seconds.
+    ``apublish``, closed with the loop); the subscriptions of an event loop share
+    one connection, each message read once and handed to each subscriber (so
+    1,000 browsers listening cost one connection, not 1,000). ``timeout`` bounds
+    connecting and publishing; a subscription whose first connection fails raises
+    redis' ``ConnectionError``, and a lost connection is made again with backoff up
+    to ``max_backoff`` seconds.
     """
 
     def __init__(self, url: str, *, timeout: float = 5.0, max_backoff: float = 5.0) -> None:
@@ -240,12 +255,13 @@ class Redis(PubSub):
         self.max_backoff = max_backoff
         self._client: Any = None
         self._async_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._hubs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per event loop
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"djng.pubsub.Redis({_url.redact(self.url)!r})"
 
-    def _options(self) -> dict[str, Any]:
+    def options(self) -> dict[str, Any]:
         return {"socket_connect_timeout": self.timeout, "socket_timeout": self.timeout,
                 "decode_responses": True}
 
@@ -254,7 +270,7 @@ class Redis(PubSub):
             if self._client is None:
                 import redis
 
-                self._client = redis.Redis.from_url(self.url, **self._options())
+                self._client = redis.Redis.from_url(self.url, **self.options())
                 weakref.finalize(self, self._client.close)
         self._client.publish(channel, payload)
 
@@ -268,7 +284,7 @@ class Redis(PubSub):
 
             from .clients import close_with_loop
 
-            client = redis.asyncio.Redis.from_url(self.url, **self._options())
+            client = redis.asyncio.Redis.from_url(self.url, **self.options())
             pooled = self._async_clients[loop] = (client, await close_with_loop(client))
         try:
             await pooled[0].publish(channel, payload)
@@ -276,51 +292,134 @@ class Redis(PubSub):
             await pooled[0].connection_pool.disconnect()
             await pooled[0].publish(channel, payload)
 
+    def _hub(self) -> _Hub:
+        loop = asyncio.get_running_loop()
+        hub = self._hubs.get(loop)
+        if hub is None:
+            hub = self._hubs[loop] = _Hub(self)
+        return hub
+
     async def _subscribe(self, channels: tuple[str, ...]) -> AsyncIterator[Message]:
+        hub = self._hub()
+        inbox = _Inbox(asyncio.get_running_loop())
+        await hub.add(inbox, channels)
+        try:
+            yield inbox  # listening: the Subscription takes note
+            while True:
+                yield await inbox.get()
+        finally:
+            await hub.remove(inbox, channels)
+
+
+class _Hub:
+    """The subscriptions of one event loop to one Redis, on one connection: each
+    message is read and parsed once, then handed to every local subscriber of its
+    channel. The connection closes when the last subscription ends; a lost one is
+    made again with backoff, every channel subscribed again, and every subscriber
+    told that messages may have been missed."""
+
+    def __init__(self, broker: Redis) -> None:
+        self.broker = broker
+        self.inboxes: dict[str, set[_Inbox]] = {}
+        self.lock = asyncio.Lock()
+        self.client: Any = None
+        self.listening: Any = None
+        self.reader: asyncio.Task | None = None
+
+    async def add(self, inbox: _Inbox, channels: tuple[str, ...]) -> None:
+        async with self.lock:
+            if self.listening is None:
+                await self._connect()  # the first connection must work: a broker down says so
+                self.reader = asyncio.get_running_loop().create_task(self._read())
+            new = [channel for channel in channels if channel not in self.inboxes]
+            for channel in channels:
+                self.inboxes.setdefault(channel, set()).add(inbox)
+            if new:
+                await self.listening.subscribe(*new)
+
+    async def remove(self, inbox: _Inbox, channels: tuple[str, ...]) -> None:
+        async with self.lock:
+            gone = []
+            for channel in channels:
+                listening = self.inboxes.get(channel)
+                if listening is not None:
+                    listening.discard(inbox)
+                    if not listening:
+                        del self.inboxes[channel]
+                        gone.append(channel)
+            if not self.inboxes:
+                await self._disconnect()
+            elif gone:
+                with contextlib.suppress(Exception):  # lost: Redis has dropped them itself
+                    await asyncio.wait_for(self.listening.unsubscribe(*gone), self.broker.timeout)
+
+    async def _connect(self) -> None:
         import redis.asyncio
+
+        options = {**self.broker.options(), "socket_timeout": None}  # quiet is not lost
+        self.client = redis.asyncio.Redis.from_url(self.broker.url, **options)
+        self.listening = self.client.pubsub(ignore_subscribe_messages=True)
+        try:
+            await self.listening.connect()
+        except BaseException:
+            await self._close_connection()
+            raise
+
+    async def _disconnect(self) -> None:
+        reader, self.reader = self.reader, None
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
+            with contextlib.suppress(BaseException):
+                await reader
+        await self._close_connection()
+
+    async def _close_connection(self) -> None:
+        listening, client, self.listening, self.client = self.listening, self.client, None, None
+        with contextlib.suppress(Exception):
+            if listening is not None:
+                await listening.aclose()
+            if client is not None:
+                await client.aclose()
+
+    async def _read(self) -> None:
         from redis.exceptions import ConnectionError as Lost
         from redis.exceptions import TimeoutError as Slow
 
-        options = {**self._options(), "socket_timeout": None}  # a quiet channel is not lost
-        pause = 0.05
-        lost = False
-        ready = False  # the first connection must work: a broker that is down says so
         while True:
-            client = redis.asyncio.Redis.from_url(self.url, **options)
-            listening = client.pubsub(ignore_subscribe_messages=True)
             try:
-                await listening.subscribe(*channels)
-                if not ready:
-                    ready = True
-                    yield READY
-                if lost:  # subscribed again: what was published meanwhile is gone
-                    lost, pause = False, 0.05
-                    yield Message(None, None, missed=True)
-                while True:
-                    raw = await listening.get_message(timeout=None)
-                    if raw is not None and raw.get("type") == "message":
-                        yield Message(raw["channel"], decode(raw["data"]))
+                raw = await self.listening.get_message(timeout=None)
             except (Lost, Slow, OSError):
-                if not ready:
-                    raise
-                lost = True
-            finally:
-                await _close(listening, client, channels)
+                await self._reconnect()
+                continue
+            if raw is None or raw.get("type") != "message":
+                continue
+            text = raw["data"]
+            data = decode(text)
+            shared = text if data is not text else None
+            for inbox in tuple(self.inboxes.get(raw["channel"], ())):
+                # Each subscriber its own copy of mutable data, as in Memory.
+                value = data if not isinstance(data, (dict, list)) else decode(text)
+                inbox._put(Message(raw["channel"], value, text=shared))  # noqa: SLF001
+
+    async def _reconnect(self) -> None:
+        pause = 0.05
+        while True:
+            async with self.lock:
+                await self._close_connection()
+                if not self.inboxes:
+                    self.reader = None
+                    return
+                try:
+                    await self._connect()
+                    await self.listening.subscribe(*self.inboxes)
+                except Exception:
+                    await self._close_connection()
+                else:
+                    for inbox in {inbox for group in self.inboxes.values() for inbox in group}:
+                        inbox.missed()
+                    return
             await asyncio.sleep(pause)
-            pause = min(pause * 2, self.max_backoff)
-
-
-async def _close(listening: Any, client: Any, channels: tuple[str, ...]) -> None:
-    """Unsubscribe (when the connection still stands) and close, without raising."""
-    try:
-        await asyncio.wait_for(listening.unsubscribe(*channels), 1.0)
-    except Exception:  # the connection is gone: Redis has dropped the subscription itself
-        pass
-    try:
-        await listening.aclose()
-        await client.aclose()
-    except Exception:
-        pass
+            pause = min(pause * 2, self.broker.max_backoff)
 
 
 # -- the wire format ----------------------------------------------------------------------------
