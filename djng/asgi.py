@@ -208,7 +208,14 @@ class ASGIHandler:
         environ["wsgi.input"] = io.BytesIO()
         environ[CONNECTION] = connection
         flight = _Flight(asyncio.current_task(), copy_context())
-        await _InContext(flight.context, self._serve_websocket(environ, connection, flight))
+        try:
+            await _InContext(flight.context, self._serve_websocket(environ, connection, flight))
+        except asyncio.CancelledError:
+            if not connection.left_while_busy:
+                raise
+            flight.task.uncancel()  # the client left: the handler has ended, nothing to send
+        finally:
+            connection.stop_reading()
 
     async def _serve_websocket(
         self, environ: dict, connection: WebSocket, flight: _Flight

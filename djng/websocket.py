@@ -19,6 +19,7 @@ reaches an HTTP endpoint is refused as a 404 (``djng.handler``).
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 import threading
@@ -82,6 +83,12 @@ class WebSocket:
         self.application_state = WebSocketState.CONNECTING
         #: Whether a websocket route's handler took the connection.
         self.handled = False
+        #: True once the client left while the handler awaited something else (it was
+        #: cancelled then, as a request is when its client leaves).
+        self.left_while_busy = False
+        self._messages: asyncio.Queue | None = None
+        self._receiving = 0
+        self._reader: asyncio.Task | None = None
 
     def __repr__(self) -> str:
         return f"<WebSocket {self.scope.get('path')} {self.application_state.name.lower()}>"
@@ -112,6 +119,29 @@ class WebSocket:
                                   for k, v in headers]
         await self._send_message(message)
         self.application_state = WebSocketState.CONNECTED
+        self._read_from_now_on(asyncio.current_task())
+
+    def _read_from_now_on(self, handler: asyncio.Task | None) -> None:
+        """Read the client's messages as they come, for :meth:`receive`: a client that
+        leaves while the handler awaits something else (a subscription, a sleep)
+        cancels the handler, which then ends (its ``async with`` blocks exit)."""
+        self._messages = asyncio.Queue()
+        self._reader = asyncio.get_running_loop().create_task(self._read(handler))
+
+    async def _read(self, handler: asyncio.Task | None) -> None:
+        while True:
+            message = await self._receive()
+            self._messages.put_nowait(message)
+            if message["type"] == "websocket.disconnect":
+                if not self._receiving and handler is not None and not handler.done():
+                    self.left_while_busy = True
+                    handler.cancel()
+                return
+
+    def stop_reading(self) -> None:
+        """The handler is done (``djng.asgi``): no more reading."""
+        if self._reader is not None:
+            self._reader.cancel()
 
     async def close(self, code: int = 1000, reason: str | None = None) -> None:
         """Close the connection (before :meth:`accept`: refuse it, a 403 to the client)."""
@@ -134,7 +164,14 @@ class WebSocket:
             raise RuntimeError("await ws.accept() before receiving from the websocket")
         if self.client_state is WebSocketState.DISCONNECTED:
             raise RuntimeError("the client has disconnected: there is nothing more to receive")
-        message = await self._receive()
+        if self._messages is None:
+            message = await self._receive()
+        else:
+            self._receiving += 1
+            try:
+                message = await self._messages.get()
+            finally:
+                self._receiving -= 1
         if message["type"] == "websocket.disconnect":
             self.client_state = WebSocketState.DISCONNECTED
         return message

@@ -632,3 +632,32 @@ def djng_json(text):
     import json
 
     return json.loads(text)
+
+
+def test_a_client_that_leaves_ends_a_handler_that_only_sends():
+    """A handler waiting on something else (a subscription) is cancelled when its client
+    leaves, as a request is: its blocks exit and the subscription ends at once."""
+    ended = asyncio.Event()
+
+    async def only_sends(ws):
+        await ws.accept()
+        try:
+            async with djng.pubsub.subscribe("never.published") as messages:
+                async for message in messages:
+                    await ws.send_json(message.data)
+        finally:
+            ended.set()
+
+    app = djng.Router(djng.websocket("ws/quiet", only_sends))
+
+    async def main():
+        broker = djng.pubsub.Memory()
+        with djng.pubsub.use(broker):
+            async with AsyncClient(app).websocket_connect("/ws/quiet") as ws:
+                await ws.send_text("anything: it is queued, never read")
+                await asyncio.sleep(0.05)
+                assert broker.subscribers("never.published") == 1
+            await asyncio.wait_for(ended.wait(), 2)
+            assert broker.subscribers("never.published") == 0
+
+    run(main())
