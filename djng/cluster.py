@@ -83,6 +83,7 @@ class Cluster:
         #: The transport that reaches each service: InProcess, or HTTP to its server.
         self.targets: dict[str, Any] = {}
         self._servers: list[_Server] = []
+        self._sockets: dict[str, socket.socket] = {}
         self._clients: dict[tuple[str, bool], Any] = {}
         self._pushed: Any = None
 
@@ -91,7 +92,7 @@ class Cluster:
     def __enter__(self) -> Cluster:
         try:
             if self.mode == "servers":
-                sockets = {name: _listening() for name in self._services}
+                sockets = self._sockets = {name: _listening() for name in self._services}
                 self.targets = {
                     # No retries: a call is made once, as in-process (and recorded once).
                     name: HTTP(f"http://127.0.0.1:{sock.getsockname()[1]}", timeout=self.timeout,
@@ -120,6 +121,10 @@ class Cluster:
         if self._pushed is not None:
             self._pushed.__exit__(None, None, None)
             self._pushed = None
+        for sock in self._sockets.values():  # those no server took (one failed to start)
+            if sock.fileno() != -1 and not any(server.sock is sock for server in self._servers):
+                sock.close()
+        self._sockets = {}
         servers, self._servers = self._servers, []
         # Stopped together: each takes a tick of its loop (uvicorn's is 0.1 s).
         stopping = [threading.Thread(target=server.stop) for server in servers]

@@ -47,7 +47,6 @@ class InProcess:
         return f"djng.clients.InProcess({self.app!r})"
 
     def _exchange(self, client: Any, call: Call, body: Any, headers: dict, params: Any) -> Any:
-        client.cookies.clear()  # every call is on its own, as over HTTP
         headers[DEADLINE_HEADER] = f"{call.left():.3f}"
         return client.request(call.method, call.path, query=params, data=_bytes(body),
                               headers=headers, content_type=headers.get("Content-Type"))
@@ -57,7 +56,7 @@ class InProcess:
         from .test_client import Client
 
         if self._client is None:
-            self._client = Client(self.app, raise_exceptions=False)
+            self._client = _without_cookies(Client(self.app, raise_exceptions=False))
         call = Call(name, method, path, self.timeout if timeout is None else timeout, 0)
         reply = contextvars.Context().run(
             self._exchange, self._client, call, body, headers, params
@@ -71,7 +70,7 @@ class InProcess:
         from .test_client import AsyncClient
 
         if self._async_client is None:
-            self._async_client = AsyncClient(self.app, raise_exceptions=False)
+            self._async_client = _without_cookies(AsyncClient(self.app, raise_exceptions=False))
         call = Call(name, method, path, self.timeout if timeout is None else timeout, 0)
         exchange = self._exchange(self._async_client, call, body, headers, params)
         # A task of its own, in an empty context: the call starts clean.
@@ -109,3 +108,10 @@ async def _abytes(body: Any) -> bytes | None:
     if body is None or isinstance(body, bytes):
         return body
     return b"".join([chunk async for chunk in body])
+
+
+def _without_cookies(client: Any) -> Any:
+    """A test client that keeps no cookies: every call is on its own, as over HTTP, and
+    calls made at once from several threads or tasks share nothing."""
+    client._store_cookies = lambda response: None  # noqa: SLF001 - the client's one hook
+    return client

@@ -16,7 +16,6 @@ development server it streams chunk by chunk too.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any
 
@@ -114,8 +113,7 @@ async def _stream(events: AsyncIterator[Any], heartbeat: float | None,
     finally:
         if waiting is not None:  # the client left while an event was awaited
             waiting.cancel()
-            with contextlib.suppress(BaseException):
-                await waiting  # the iteration ends first: then it can be closed
+            await asyncio.wait({waiting})  # the iteration ends first: then it can be closed
         close = getattr(events, "aclose", None)
         if close is not None:
             await close()

@@ -20,6 +20,7 @@ reaches an HTTP endpoint is refused as a 404 (``djng.handler``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import json
 import threading
@@ -46,6 +47,9 @@ __all__ = [
 CONNECTION = "djng.websocket"
 
 Handler = Callable[..., Awaitable[None]]
+
+#: Messages from the client a handler may leave unread before the client must wait.
+BACKLOG = 64
 
 
 class WebSocketState(enum.Enum):
@@ -125,13 +129,19 @@ class WebSocket:
         """Read the client's messages as they come, for :meth:`receive`: a client that
         leaves while the handler awaits something else (a subscription, a sleep)
         cancels the handler, which then ends (its ``async with`` blocks exit)."""
-        self._messages = asyncio.Queue()
+        # Bounded: a client sending to a handler that does not read waits (the server's
+        # flow control holds it) instead of growing this process's memory.
+        self._messages = asyncio.Queue(maxsize=BACKLOG)
         self._reader = asyncio.get_running_loop().create_task(self._read(handler))
 
     async def _read(self, handler: asyncio.Task | None) -> None:
         while True:
             message = await self._receive()
-            self._messages.put_nowait(message)
+            if message["type"] != "websocket.disconnect":
+                await self._messages.put(message)
+                continue
+            with contextlib.suppress(asyncio.QueueFull):  # a full queue: the handler is busy
+                self._messages.put_nowait(message)
             if message["type"] == "websocket.disconnect":
                 if not self._receiving and handler is not None and not handler.done():
                     self.left_while_busy = True

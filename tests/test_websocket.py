@@ -661,3 +661,28 @@ def test_a_client_that_leaves_ends_a_handler_that_only_sends():
             assert broker.subscribers("never.published") == 0
 
     run(main())
+
+
+def test_a_handler_that_does_not_read_holds_at_most_a_backlog_of_messages():
+    """A client sending to a handler that never reads waits (flow control) instead of
+    growing the server's memory."""
+    from djng.websocket import BACKLOG
+
+    seen = {}
+
+    async def deaf(ws):
+        await ws.accept()
+        seen["ws"] = ws
+        await asyncio.sleep(0.3)
+        seen["queued"] = ws._messages.qsize()
+
+    app = djng.Router(djng.websocket("ws/deaf", deaf))
+
+    async def main():
+        async with AsyncClient(app).websocket_connect("/ws/deaf") as ws:
+            for n in range(BACKLOG * 4):
+                await ws.send_text(str(n))
+            await asyncio.sleep(0.4)
+
+    run(main())
+    assert seen["queued"] <= BACKLOG

@@ -260,18 +260,13 @@ class HTTP:
 
     def stream(self, name: str, method: str, path: str, body: Any, headers: dict,
                params: Any) -> Streamed:
-        """The answer once its headers are in (within the deadline), its body as it
-        comes, raw (still encoded); each read waits at most the timeout."""
+        """The answer once its head is in (within the deadline), its body as it comes,
+        raw (still encoded), with no limit on the wait between chunks (a quiet stream
+        of server-sent events is not a failure)."""
         call = Call(name, method, path, self.timeout, _replayable(body, self.retries))
         answer = self._open(call, body, headers, params, statuses=False)
-
-        def chunks() -> Iterator[bytes]:
-            try:
-                yield from answer.iter_raw()
-            finally:
-                answer.close()
-
-        return Streamed(answer.status_code, answer.headers.multi_items(), chunks())
+        return Streamed(answer.status_code, answer.headers.multi_items(),
+                        _Body(call, _unbounded_reads(answer)))
 
     async def astream(self, name: str, method: str, path: str, body: Any, headers: dict,
                       params: Any) -> Streamed:
@@ -282,16 +277,8 @@ class HTTP:
         except BaseException:
             lane.busy -= 1
             raise
-
-        async def chunks() -> AsyncIterator[bytes]:
-            try:
-                async for chunk in answer.aiter_raw():
-                    yield chunk
-            finally:
-                lane.busy -= 1
-                await answer.aclose()
-
-        return Streamed(answer.status_code, answer.headers.multi_items(), chunks())
+        return Streamed(answer.status_code, answer.headers.multi_items(),
+                        _AsyncBody(call, _unbounded_reads(answer), lane))
 
     def _open(self, call: Call, body: Any, headers: dict, params: Any,
               statuses: bool = True) -> Any:
@@ -332,6 +319,73 @@ class HTTP:
                 await answer.aclose()
                 pause = call.failed(answer.status_code)
             await asyncio.sleep(pause)
+
+
+class _Body:
+    """A streamed answer's body (``djng.remote``): a failure while it is read is a
+    ``RemoteError``; ``close()`` (Django calls it with the response's, even for a body
+    never read: a HEAD, a 304) gives the connection back to its pool."""
+
+    def __init__(self, call: Call, answer: Any) -> None:
+        self.call = call
+        self.answer = answer
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self.answer.iter_raw()
+        except Exception as exc:
+            raise self._failed(exc) from None
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.answer.close()
+
+    def _failed(self, exc: Exception) -> RemoteError:
+        call = self.call
+        if isinstance(exc, httpx_timeouts()):
+            return timed_out(call.name, call.method, call.path)
+        return RemoteError(call.describe(f"broke off its answer ({type(exc).__name__})"))
+
+
+class _AsyncBody(_Body):
+    """The same, read in async code: its pool (lane) counts it until it is closed."""
+
+    def __init__(self, call: Call, answer: Any, lane: _Lane) -> None:
+        super().__init__(call, answer)
+        self.lane = lane
+        self.loop = asyncio.get_running_loop()
+
+    __iter__ = None  # type: ignore[assignment] - async only: Django must see it as async
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self.answer.aiter_raw():
+                yield chunk
+        except Exception as exc:
+            raise self._failed(exc) from None
+        finally:
+            if not self.closed:
+                self.closed = True
+                self.lane.busy -= 1
+                await self.answer.aclose()
+
+    def close(self) -> None:
+        if not self.closed:  # never read: closed on its loop
+            self.closed = True
+            self.lane.busy -= 1
+            self.loop.call_soon_threadsafe(lambda: self.loop.create_task(self.answer.aclose()))
+
+
+def _unbounded_reads(answer: Any) -> Any:
+    """``answer`` with no read timeout from now on: its head came within the deadline."""
+    timeouts = answer.request.extensions.get("timeout")
+    if isinstance(timeouts, dict):
+        timeouts["read"] = None  # httpcore looks it up for each read of the body
+    return answer
 
 
 # -- the client of one service ------------------------------------------------------------------

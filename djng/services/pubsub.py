@@ -37,7 +37,8 @@ BACKLOG = 10_000
 
 
 class Message:
-    """What a subscription yields: ``channel`` and ``data`` (the decoded message);
+    """What a subscription yields: ``channel`` and ``data`` (the decoded message, the
+    same object for every subscriber in the process: read it, do not change it);
     or, with ``missed`` true, a note that messages may have been lost (a
     reconnection, a subscriber that fell too far behind)."""
 
@@ -164,8 +165,9 @@ class Memory(PubSub):
     def _send(self, channel: str, payload: str) -> None:
         with self._lock:
             inboxes = list(self._subscribers.get(channel, ()))
-        for inbox in inboxes:  # each its own copy, as from Redis
-            inbox.put(Message(channel, json.loads(payload), text=payload))
+        message = Message(channel, json.loads(payload), text=payload)  # shared, as from Redis
+        for inbox in inboxes:
+            inbox.put(message)
 
     async def _asend(self, channel: str, payload: str) -> None:
         self._send(channel, payload)
@@ -328,28 +330,37 @@ class _Hub:
 
     async def add(self, inbox: _Inbox, channels: tuple[str, ...]) -> None:
         async with self.lock:
-            if self.listening is None:
+            if self.reader is None:
                 await self._connect()  # the first connection must work: a broker down says so
                 self.reader = asyncio.get_running_loop().create_task(self._read())
             new = [channel for channel in channels if channel not in self.inboxes]
             for channel in channels:
                 self.inboxes.setdefault(channel, set()).add(inbox)
-            if new:
-                await self.listening.subscribe(*new)
+            if new and self.listening is not None:  # (reconnecting: it subscribes them all)
+                try:
+                    await self.listening.subscribe(*new)
+                except BaseException:
+                    self._unregister(inbox, channels)
+                    raise
+
+    def _unregister(self, inbox: _Inbox, channels: tuple[str, ...]) -> list[str]:
+        """Forget ``inbox``; the channels no subscriber listens to any more."""
+        gone = []
+        for channel in channels:
+            listening = self.inboxes.get(channel)
+            if listening is not None:
+                listening.discard(inbox)
+                if not listening:
+                    del self.inboxes[channel]
+                    gone.append(channel)
+        return gone
 
     async def remove(self, inbox: _Inbox, channels: tuple[str, ...]) -> None:
         async with self.lock:
-            gone = []
-            for channel in channels:
-                listening = self.inboxes.get(channel)
-                if listening is not None:
-                    listening.discard(inbox)
-                    if not listening:
-                        del self.inboxes[channel]
-                        gone.append(channel)
+            gone = self._unregister(inbox, channels)
             if not self.inboxes:
                 await self._disconnect()
-            elif gone:
+            elif gone and self.listening is not None:
                 with contextlib.suppress(Exception):  # lost: Redis has dropped them itself
                     await asyncio.wait_for(self.listening.unsubscribe(*gone), self.broker.timeout)
 
@@ -369,8 +380,7 @@ class _Hub:
         reader, self.reader = self.reader, None
         if reader is not None and reader is not asyncio.current_task():
             reader.cancel()
-            with contextlib.suppress(BaseException):
-                await reader
+            await asyncio.wait({reader})  # its end, without taking on its exception
         await self._close_connection()
 
     async def _close_connection(self) -> None:
@@ -382,33 +392,30 @@ class _Hub:
                 await client.aclose()
 
     async def _read(self) -> None:
-        from redis.exceptions import ConnectionError as Lost
-        from redis.exceptions import TimeoutError as Slow
-
         while True:
             try:
                 raw = await self.listening.get_message(timeout=None)
-            except (Lost, Slow, OSError):
-                await self._reconnect()
+            except Exception:  # lost (ConnectionError, OSError), or a reply it cannot read
+                if not await self._reconnect():
+                    return
                 continue
             if raw is None or raw.get("type") != "message":
                 continue
             text = raw["data"]
-            data = decode(text)
-            shared = text if data is not text else None
+            data = decode(text)  # once: every subscriber shares it (they read, not change)
+            message = Message(raw["channel"], data, text=text if data is not text else None)
             for inbox in tuple(self.inboxes.get(raw["channel"], ())):
-                # Each subscriber its own copy of mutable data, as in Memory.
-                value = data if not isinstance(data, (dict, list)) else decode(text)
-                inbox._put(Message(raw["channel"], value, text=shared))  # noqa: SLF001
+                inbox._put(message)  # noqa: SLF001
 
-    async def _reconnect(self) -> None:
+    async def _reconnect(self) -> bool:
+        """Connect and subscribe again (True), or stop: nobody listens any more (False)."""
         pause = 0.05
         while True:
             async with self.lock:
                 await self._close_connection()
                 if not self.inboxes:
                     self.reader = None
-                    return
+                    return False
                 try:
                     await self._connect()
                     await self.listening.subscribe(*self.inboxes)
@@ -417,7 +424,7 @@ class _Hub:
                 else:
                     for inbox in {inbox for group in self.inboxes.values() for inbox in group}:
                         inbox.missed()
-                    return
+                    return True
             await asyncio.sleep(pause)
             pause = min(pause * 2, self.broker.max_backoff)
 
@@ -429,11 +436,11 @@ def encode(channel: str, message: Any) -> str:
     """``message`` as JSON text; a clear error for one JSON cannot carry."""
     if not isinstance(channel, str) or not channel:
         raise ValueError(f"publish() needs a channel name, got {channel!r}")
-    import msgspec
+    from .. import wire
 
     try:
-        return msgspec.json.encode(message).decode()
-    except TypeError as exc:
+        return wire.encode(message).decode()
+    except (TypeError, NotImplementedError) as exc:
         raise TypeError(f"djng.pubsub: the message for {channel!r} cannot be sent as JSON: {exc}"
                         ) from None
 

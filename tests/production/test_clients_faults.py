@@ -175,6 +175,17 @@ def held(request):
     return djng.StreamingResponse(chunks(), content_type="text/plain")
 
 
+async def quiet(request):
+    """A stream with a pause longer than the callers' read timeout between its chunks."""
+
+    async def chunks():
+        yield b"before;"
+        await asyncio.sleep(1.0)
+        yield b"after"
+
+    return djng.StreamingResponse(chunks(), content_type="text/event-stream")
+
+
 def gzipped(request):
     import gzip
 
@@ -200,6 +211,7 @@ application = djng.asgi(djng.Router(
     djng.path("upload", djng.csrf_exempt(upload)),
     djng.path("held", held),
     djng.path("gzipped", gzipped),
+    djng.path("quiet", quiet),
 ))
 '''
 
@@ -900,3 +912,29 @@ def test_remote_streams_the_answer_under_asgi(callee, tag):
 
     seen_first, whole = asyncio.run(exchange())
     assert (seen_first, whole) == (b"first;", b"first;second")
+
+
+@pytest.mark.parametrize("adapter", ["wsgi", "asgi"])
+def test_remote_waits_out_a_quiet_stream_and_a_head_gives_its_connection_back(callee, adapter):
+    """Only the head is bounded by the deadline: a stream quiet for longer than the
+    timeout (server-sent events between heartbeats) goes on; a HEAD, whose body is
+    never read, still returns its connection to the pool."""
+    transport = djng.clients.HTTP(callee.url, timeout=0.5)
+    site = djng.Router(djng.mount("api", djng.remote("users")))
+    with djng.clients.use({"users": transport}):
+        if adapter == "wsgi":
+            client = Client(site, raise_exceptions=False)
+            streamed, head = client.get("/api/quiet"), client.head("/api/text")
+            busy = 0
+        else:
+
+            async def exchange():
+                client = AsyncClient(site, raise_exceptions=False)
+                answers = await client.get("/api/quiet"), await client.head("/api/text")
+                lanes = transport._lanes.get(asyncio.get_running_loop(), [])
+                return (*answers, sum(lane.busy for lane in lanes))
+
+            streamed, head, busy = asyncio.run(exchange())
+    assert streamed.status_code == 200 and streamed.content == b"before;after"
+    assert head.status_code == 200 and head.content == b""
+    assert busy == 0
