@@ -227,11 +227,19 @@ class RequestWorker(Executor):
             future: Future = Future()
             self._queued.append((future, fn, args, kwargs))
             return future
-        thread = self._pool._take(self)  # noqa: SLF001 - the pool's own method
+        # Queued before asking the pool: a thread given back meanwhile (from another
+        # thread: a websocket's worker gives its thread back after each call) must see
+        # that this request wants one, or the hand-over is lost and the call waits forever.
+        call = (Future(), fn, args, kwargs)
+        self._queued.append(call)
+        try:
+            thread = self._pool._take(self)  # noqa: SLF001 - the pool's own method
+        except BaseException:
+            self._queued.remove(call)
+            raise
         if thread is None:
-            future = Future()
-            self._queued.append((future, fn, args, kwargs))
-            return future
+            return call[0]
+        self._queued.remove(call)
         return self._start(thread, fn, args, kwargs)
 
     def wants_thread(self) -> bool:
