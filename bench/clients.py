@@ -31,7 +31,7 @@ from typing import Any
 
 import djng
 
-from .run import ROOT, fmt_target_row, target_row
+from .run import ROOT, target_row, targets_table
 from .server import HOST, Server, _uvicorn, _uvicorn_title, free_port
 
 #: Sequential calls in one timed batch (in-process and over loopback).
@@ -352,11 +352,6 @@ def report(result: dict, trials: int) -> str:
         f"**{ratio(fan, 'sequential', 'concurrent'):.1f}×**. The same {FAN_OUT} calls "
         f"gathered with raw `httpx.AsyncClient`, no view: {cell(fan['raw'], 1e3, 'ms')}.",
         "",
-        "## Targets",
-        "",
-        "| target | measured | met | margin |",
-        "|---|---|---|---|",
-        *(fmt_target_row(row) for row in targets(result)),
-        "",
+        *targets_table(targets(result)),
     ]
     return "\n".join(lines)

@@ -46,7 +46,7 @@ from typing import Any
 
 import djng
 
-from .run import ROOT, fmt_target_row, target_row
+from .run import ROOT, target_row, targets_table
 from .server import HOST, Server, _uvicorn, _uvicorn_title, free_port
 
 #: Clients of the latency measurement, the messages published to them, and their spacing.
@@ -582,11 +582,6 @@ def report(result: dict) -> str:
         f"CPU: utime + stime of the uvicorn process (`/proc/<pid>/stat`, "
         f"{CLOCK_TICKS} ticks a second); RSS: `VmRSS` (peak: `VmHWM`) of it and any children.",
         "",
-        "## Targets",
-        "",
-        "| target | measured | met | margin |",
-        "|---|---|---|---|",
-        *(fmt_target_row(row) for row in targets(result)),
-        "",
+        *targets_table(targets(result)),
     ]
     return "\n".join(lines)

@@ -184,6 +184,12 @@ def fmt_target_row(row: tuple[str, str, bool | None, str]) -> str:
     return f"| {label} | {measured} | {'yes' if met else 'NO'} | {margin} |"
 
 
+def targets_table(rows: list[tuple[str, str, bool | None, str]]) -> list[str]:
+    """The "Targets" section of a run: a heading and one table row per target."""
+    return ["## Targets", "", "| target | measured | met | margin |", "|---|---|---|---|",
+            *(fmt_target_row(row) for row in rows), ""]
+
+
 def targets(
     rps: dict, micro: dict, served: dict | None = None
 ) -> list[tuple[str, str, bool | None, str]]:
@@ -443,9 +449,7 @@ def main(argv: list[str] | None = None) -> int:
                 inprocess_table(rps, asgi_names, asgi_items), ""]
     rows = targets(rps, micro, served)
     if rows:
-        out += ["## Targets", "", "| target | measured | met | margin |", "|---|---|---|---|"]
-        out += [fmt_target_row(row) for row in rows]
-        out.append("")
+        out += targets_table(rows)
     lines = micro_lines(micro, rss)
     if lines:
         out += ["## Micro figures", "", *lines, ""]

@@ -157,11 +157,7 @@ class ASGIHandler:
             await _send_response(environ, flight.request, flight.response, send)
             flight.sent = True
         finally:
-            try:
-                await self._close(flight, worker)
-            finally:
-                workers.unbind(binding)
-                worker.release()
+            await self._end(flight, worker, binding)
 
     def _get_response_here(self, environ: dict, flight: _Flight) -> None:
         """The whole request of a sync app, on the worker thread. What it made is kept
@@ -175,6 +171,14 @@ class ASGIHandler:
             response = await arespond(flight.request, self._acall)
         _django.add_closer(response, flight.request.close)
         flight.response = response
+
+    async def _end(self, flight: _Flight, worker: Any, binding: Any) -> None:
+        """The end of a request or a connection: closed, then its worker given back."""
+        try:
+            await self._close(flight, worker)
+        finally:
+            workers.unbind(binding)
+            worker.release()
 
     async def _close(self, flight: _Flight, worker: Any) -> None:
         """Close the response in the request's context: on its worker thread when that
@@ -229,11 +233,7 @@ class ASGIHandler:
             flight.response = response
             await _finish_websocket(connection, response)
         finally:
-            try:
-                await self._close(flight, worker)
-            finally:
-                workers.unbind(binding)
-                worker.release()
+            await self._end(flight, worker, binding)
 
     async def _acall_websocket(
         self, request: HttpRequest, args: tuple, kwargs: dict

@@ -286,10 +286,7 @@ class HTTP:
         a 502/503/504 tried again when ``statuses`` (else it is the answer)."""
         client = self._sync_client()
         while True:
-            seconds = call.left()
-            headers[DEADLINE_HEADER] = f"{seconds:.3f}"
-            request = client.build_request(call.method, call.path, content=body,
-                                           headers=headers, params=params, timeout=seconds)
+            request, seconds = _attempt(client, call, body, headers, params)
             try:
                 answer = client.send(request, stream=True)
             except Exception as exc:
@@ -304,10 +301,7 @@ class HTTP:
     async def _aopen(self, client: Any, call: Call, body: Any, headers: dict, params: Any,
                      statuses: bool = True) -> Any:
         while True:
-            seconds = call.left()
-            headers[DEADLINE_HEADER] = f"{seconds:.3f}"
-            request = client.build_request(call.method, call.path, content=body,
-                                           headers=headers, params=params, timeout=seconds)
+            request, seconds = _attempt(client, call, body, headers, params)
             try:
                 # httpx's timeout bounds each step, not the wait for the whole head.
                 answer = await asyncio.wait_for(client.send(request, stream=True), seconds)
@@ -319,6 +313,14 @@ class HTTP:
                 await answer.aclose()
                 pause = call.failed(answer.status_code)
             await asyncio.sleep(pause)
+
+
+def _attempt(client: Any, call: Call, body: Any, headers: dict, params: Any) -> tuple[Any, float]:
+    """The next attempt's request, bounded by (and telling the service) the time left."""
+    seconds = call.left()
+    headers[DEADLINE_HEADER] = f"{seconds:.3f}"
+    return client.build_request(call.method, call.path, content=body, headers=headers,
+                                params=params, timeout=seconds), seconds
 
 
 class _Body:

@@ -175,20 +175,35 @@ class Memory(PubSub):
     async def _subscribe(self, channels: tuple[str, ...]) -> AsyncIterator[Message]:
         inbox = _Inbox(asyncio.get_running_loop())
         with self._lock:
-            for channel in channels:
-                self._subscribers.setdefault(channel, set()).add(inbox)
+            _register(self._subscribers, inbox, channels)
         try:
             yield inbox  # listening: the Subscription takes note
             while True:
                 yield await inbox.get()
         finally:
             with self._lock:
-                for channel in channels:
-                    listening = self._subscribers.get(channel)
-                    if listening is not None:
-                        listening.discard(inbox)
-                        if not listening:
-                            del self._subscribers[channel]
+                _unregister(self._subscribers, inbox, channels)
+
+
+def _register(table: dict[str, set[_Inbox]], inbox: _Inbox, channels: tuple[str, ...]) -> list:
+    """Note that ``inbox`` listens to ``channels``; those nobody listened to before."""
+    new = [channel for channel in channels if channel not in table]
+    for channel in channels:
+        table.setdefault(channel, set()).add(inbox)
+    return new
+
+
+def _unregister(table: dict[str, set[_Inbox]], inbox: _Inbox, channels: tuple[str, ...]) -> list:
+    """Forget ``inbox``; the channels nobody listens to any more."""
+    gone = []
+    for channel in channels:
+        listening = table.get(channel)
+        if listening is not None:
+            listening.discard(inbox)
+            if not listening:
+                del table[channel]
+                gone.append(channel)
+    return gone
 
 
 class _Inbox:
@@ -333,31 +348,17 @@ class _Hub:
             if self.reader is None:
                 await self._connect()  # the first connection must work: a broker down says so
                 self.reader = asyncio.get_running_loop().create_task(self._read())
-            new = [channel for channel in channels if channel not in self.inboxes]
-            for channel in channels:
-                self.inboxes.setdefault(channel, set()).add(inbox)
+            new = _register(self.inboxes, inbox, channels)
             if new and self.listening is not None:  # (reconnecting: it subscribes them all)
                 try:
                     await self.listening.subscribe(*new)
                 except BaseException:
-                    self._unregister(inbox, channels)
+                    _unregister(self.inboxes, inbox, channels)
                     raise
-
-    def _unregister(self, inbox: _Inbox, channels: tuple[str, ...]) -> list[str]:
-        """Forget ``inbox``; the channels no subscriber listens to any more."""
-        gone = []
-        for channel in channels:
-            listening = self.inboxes.get(channel)
-            if listening is not None:
-                listening.discard(inbox)
-                if not listening:
-                    del self.inboxes[channel]
-                    gone.append(channel)
-        return gone
 
     async def remove(self, inbox: _Inbox, channels: tuple[str, ...]) -> None:
         async with self.lock:
-            gone = self._unregister(inbox, channels)
+            gone = _unregister(self.inboxes, inbox, channels)
             if not self.inboxes:
                 await self._disconnect()
             elif gone and self.listening is not None:
