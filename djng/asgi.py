@@ -17,8 +17,8 @@ One request, start to end:
 3. an app with async views inside is answered on the loop (``djng.handler``'s
    async path: a sync endpoint hops once to the worker thread); an app that is
    sync all the way is answered on the worker thread in one hop;
-4. the response is sent: a plain body at once, an async stream on the loop, a
-   sync stream chunk by chunk from the worker thread; then the response is
+4. the response is sent: a plain body at once, an async stream on the loop (in
+   a task of its own), a sync stream chunk by chunk from the worker thread; then the response is
    closed (``request_finished``) in the request's context, on its worker thread;
 5. a client that disconnects cancels the request: an async view or stream
    stops where it waits, and the response (or, without one, the request) is
@@ -482,8 +482,17 @@ async def _send_response(
         return
     try:
         if response.is_async:
-            async for chunk in response.streaming_content:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            # In a task of its own (in a copy of the request's context): each chunk then
+            # wakes the stream's few frames, not the whole stack of server, handler and
+            # request above it (a fifth less CPU per event: python -m bench --push).
+            streaming = asyncio.get_running_loop().create_task(
+                _send_chunks(response.streaming_content, send))
+            try:
+                await asyncio.shield(streaming)
+            except asyncio.CancelledError:  # the client left: the stream ends first
+                streaming.cancel()
+                await asyncio.wait({streaming})
+                raise
         else:
             step = in_worker(_next_chunk)
             chunks = iter(response.streaming_content)
@@ -494,6 +503,11 @@ async def _send_response(
         await in_worker(report)(request, exc)
         raise
     await send({"type": "http.response.body", "body": _EMPTY})
+
+
+async def _send_chunks(chunks: Any, send: Send) -> None:
+    async for chunk in chunks:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
 
 def _next_chunk(chunks: Any) -> bytes | None:
