@@ -749,7 +749,7 @@ def report(result: dict) -> str:
         f"Redis alone, the hop every delivery above includes (the same {hop['messages']} "
         "messages, published the same way, to one redis-py subscriber in another process, "
         f"no web server): p50 {hop['p50']:.2f} ms, p99 {hop['p99']:.2f} ms. So the p50 target "
-        f"of {P50_MS:g} ms leaves {P50_MS - hop['p50']:.2f} ms for the median delivery, the "
+        f"of {P50_MS:g} ms leaves {P50_MS - hop['p50']:.2f} ms for the median delivery, number "
         f"{half} of the {n} that one process writes in turn: "
         f"{(P50_MS - hop['p50']) * 1e3 / half:.0f} µs each at most, against the bare app's "
         f"{bare['cpu_per_delivery_us']:.0f} µs of CPU per delivery (uvicorn's send and the "

@@ -29,11 +29,11 @@ from concurrent.futures import Future
 from typing import Any
 from urllib.parse import urlsplit
 
-from asgiref.sync import iscoroutinefunction
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 
+from .layers import async_of
 from .responses import error_response
 from .services.hosts import allowed
 from .workers import RequestWorker, in_worker
@@ -284,12 +284,16 @@ class WebSocketEndpoint:
     websocket request and answers anything else 426 Upgrade Required."""
 
     def __init__(self, handler: Handler, source: str) -> None:
-        if not iscoroutinefunction(handler):
+        # An async function, or a djng layer around one (djng.login_required(handler)):
+        # the layer gets the websocket where a view gets the request.
+        run = async_of(handler)
+        if run is None:
             raise TypeError(
                 f"{source}: the handler must be an async function taking the websocket "
                 f"and the path's arguments (async def handler(ws, ...)), got {handler!r}"
             )
         self.handler = handler
+        self.run = run
         self.source = source
 
     async def __call__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -300,13 +304,24 @@ class WebSocketEndpoint:
         if "session" in request.__dict__ or "user" in request.__dict__:
             await in_worker(_load_lazy)(request)  # ws.user works on the loop afterwards
         try:
-            await self.handler(ws, *args, **kwargs)
+            answer = await self.run(ws, *args, **kwargs)
         except WebSocketDisconnect:
             pass  # the client left: the end of the connection, not an error
+        else:
+            if isinstance(answer, HttpResponseBase) and (
+                    ws.application_state is WebSocketState.CONNECTING):
+                ws.handled = False  # a layer's refusal (a login redirect): the handshake's answer
+                return answer
         return HttpResponse(status=204)  # never sent: djng.asgi closes the connection
 
     def __repr__(self) -> str:
         return self.source
+
+
+def http_request(request: Any) -> HttpRequest:
+    """The HTTP request of a view's first argument: a websocket handler's (which a
+    layer around it gets) is its handshake's."""
+    return request.request if isinstance(request, WebSocket) else request
 
 
 def _load_lazy(request: HttpRequest) -> None:

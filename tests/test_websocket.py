@@ -559,6 +559,47 @@ def test_login_required_around_websocket_routes_refuses_an_anonymous_connection(
     run(main())
 
 
+def test_login_required_around_a_handler_refuses_the_handshake_or_runs_it(database, secret_key):
+    """``djng.websocket(route, djng.login_required(handler))``: the layer gets the
+    websocket; an anonymous client's handshake gets the login answer (401 for JSON, a
+    redirect with ?next= for a page), a logged-in one reaches the handler."""
+    app = djng.auth(djng.Router(
+        djng.path("as/<str:username>", login_as),
+        djng.websocket("who", djng.login_required(who)),
+        djng.websocket("elsewhere", djng.login_required(who, login_url="/enter")),
+    ), login_url="/login")
+    djng.db.create_tables()
+    djng.auth.User.objects.create(username="ada")
+
+    async def main():
+        client = AsyncClient(app, threads=2)
+        for headers, status, location in (({"Accept": "application/json"}, 401, None),
+                                          ({}, 302, "/login?next=/who")):
+            with pytest.raises(WebSocketRefused) as refused:
+                async with client.websocket_connect("/who", headers=headers):
+                    pass
+            assert refused.value.status_code == status
+            assert refused.value.response.get("Location") == location
+        with pytest.raises(WebSocketRefused) as refused:
+            async with client.websocket_connect("/elsewhere"):
+                pass
+        assert refused.value.response["Location"] == "/enter?next=/elsewhere"
+        assert (await client.get("/as/ada")).json() == {"logged_in": "ada"}
+        async with client.websocket_connect("/who") as ws:
+            assert await ws.receive_json() == {"user": "ada", "color": "blue", "cookie": True}
+        await client.handler.shutdown()
+
+    run(main())
+
+
+def test_a_layer_around_a_sync_function_is_still_not_a_handler():
+    def handler(ws):
+        pass
+
+    with pytest.raises(TypeError, match="must be an async function"):
+        djng.websocket("feed", djng.login_required(handler))
+
+
 def test_ws_user_without_auth_says_what_to_add():
     async def handler(ws):
         await ws.accept()

@@ -27,6 +27,7 @@ from .. import registry
 from ..layers import async_of, layer
 from ..services.secrets import secrets
 from ..state import state
+from ..websocket import http_request
 from ..workers import in_worker
 from .csrf import once
 
@@ -169,7 +170,8 @@ def login_required(
     login_url: str | None = None,
     redirect_field_name: str = "next",
 ) -> Callable:
-    """Only logged-in users reach ``view`` (any view, a Router or a mounted app).
+    """Only logged-in users reach ``view`` (any view, a Router or a mounted app, or a
+    websocket handler: ``djng.websocket('feed', login_required(feed))``).
 
     Anyone else is redirected to the login page with ``?next=`` set (a client
     that asks for JSON gets a 401 instead). The login page is ``login_url``, else
@@ -214,6 +216,7 @@ def _to_login(request: HttpRequest, login_url: str | None, field: str) -> HttpRe
 
     from ..responses import error_response, preferred_type
 
+    request = http_request(request)  # around a websocket handler: the handshake's
     if preferred_type(request, ("text/html", "application/json")) == "application/json":
         return error_response(request, 401, "Log in first.")
     url = login_url or state(request).login_url or settings.LOGIN_URL
