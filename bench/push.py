@@ -18,6 +18,9 @@ Three measurements, against the issue's targets:
   latency, not the queue of a server that cannot keep up; the server's CPU per
   delivery says what rate it can keep up with). A delivery's latency is its
   arrival minus the send time. Every client must get every message, in order.
+  :data:`ROUNDS` rounds, each of djng and then of :func:`bare_asgi` (the same
+  design with no framework, under the same uvicorn), and Redis alone
+  (:func:`redis_hop`): what the figure is read against.
 - memory: :data:`IDLE` idle connections with a heartbeat every
   :data:`HEARTBEAT` s; the server's resident memory (``VmRSS`` of the process
   and any children) once Redis counts them all and a heartbeat has reached

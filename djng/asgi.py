@@ -18,8 +18,9 @@ One request, start to end:
    async path: a sync endpoint hops once to the worker thread); an app that is
    sync all the way is answered on the worker thread in one hop;
 4. the response is sent: a plain body at once, an async stream on the loop (in
-   a task of its own), a sync stream chunk by chunk from the worker thread; then the response is
-   closed (``request_finished``) in the request's context, on its worker thread;
+   a task of its own), a sync stream chunk by chunk from the worker thread; then
+   the response is closed (``request_finished``) in the request's context, on
+   its worker thread;
 5. a client that disconnects cancels the request: an async view or stream
    stops where it waits, and the response (or, without one, the request) is
    still closed, with ``request_finished``.
@@ -154,7 +155,7 @@ class ASGIHandler:
             exchange = environ.get(TEST_EXCHANGE)
             if exchange is not None:
                 exchange[:] = flight.request, flight.response
-            await _send_response(environ, flight.request, flight.response, send)
+            await _send_response(environ, flight, worker, send)
             flight.sent = True
         finally:
             await self._end(flight, worker, binding)
@@ -467,9 +468,11 @@ async def _finish_websocket(connection: WebSocket, response: HttpResponseBase) -
 # -- the response ---------------------------------------------------------------------------
 
 
-async def _send_response(
-    environ: dict, request: HttpRequest, response: HttpResponseBase, send: Send
-) -> None:
+async def _send_response(environ: dict, flight: _Flight, worker: Any, send: Send) -> None:
+    """Send the response; a stream's chunks are made in the request's own context (one
+    context for the whole iteration, as a generator that sets a context variable
+    across its yields expects)."""
+    request, response = flight.request, flight.response
     headers = [
         (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers_of(response)
     ]
@@ -482,21 +485,24 @@ async def _send_response(
         return
     try:
         if response.is_async:
-            # In a task of its own (in a copy of the request's context): each chunk then
-            # wakes the stream's few frames, not the whole stack of server, handler and
-            # request above it (a fifth less CPU per event: python -m bench --push).
+            # In a task of its own: each chunk then wakes the stream's few frames, not
+            # the whole stack of server, handler and request above it (a fifth less CPU
+            # per event: python -m bench --push). The request waits meanwhile, so the
+            # two never run in its context at once.
             streaming = asyncio.get_running_loop().create_task(
-                _send_chunks(response.streaming_content, send))
+                _send_chunks(response.streaming_content, send), context=flight.context)
             try:
                 await asyncio.shield(streaming)
             except asyncio.CancelledError:  # the client left: the stream ends first
                 streaming.cancel()
                 await asyncio.wait({streaming})
+                if not streaming.cancelled():
+                    streaming.exception()  # it failed meanwhile: nobody is left to tell
                 raise
         else:
-            step = in_worker(_next_chunk)
             chunks = iter(response.streaming_content)
-            while (chunk := await step(chunks)) is not None:
+            while (chunk := await workers.run_in(worker, flight.context, _next_chunk,
+                                                 chunks)) is not None:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
     except Exception as exc:
         # The status line is sent: report, then let the server cut the body short.

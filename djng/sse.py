@@ -16,6 +16,7 @@ development server it streams chunk by chunk too.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import Any
 
@@ -90,6 +91,12 @@ sse.Event = Event  # type: ignore[attr-defined] - djng.sse.Event(data, event=...
 
 async def _stream(events: AsyncIterator[Any], heartbeat: float | None,
                   retry: int | None) -> AsyncIterator[bytes]:
+    """Any async iterable. Each item is awaited in a task, so that a heartbeat can go
+    out meanwhile without interrupting it; all in one context, from the first item to
+    the close, as a generator that sets a context variable across its yields
+    (``with djng.cache.use(...)``) expects."""
+    loop = asyncio.get_running_loop()
+    context = contextvars.copy_context()
     if retry is not None:
         yield f"retry: {retry}\n\n".encode()
     else:
@@ -98,7 +105,7 @@ async def _stream(events: AsyncIterator[Any], heartbeat: float | None,
     try:
         while True:
             if waiting is None:
-                waiting = asyncio.ensure_future(anext(events))
+                waiting = loop.create_task(anext(events), context=context)
             done, _ = await asyncio.wait({waiting}, timeout=heartbeat)
             if not done:
                 yield HEARTBEAT
@@ -116,7 +123,7 @@ async def _stream(events: AsyncIterator[Any], heartbeat: float | None,
             await asyncio.wait({waiting})  # the iteration ends first: then it can be closed
         close = getattr(events, "aclose", None)
         if close is not None:
-            await close()
+            await loop.create_task(close(), context=context)
 
 
 async def _subscription(subscription: Any, heartbeat: float | None,

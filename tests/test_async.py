@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import random
 import threading
@@ -996,8 +997,6 @@ def test_one_request_keeps_one_thread_for_its_view_close_and_request_finished(
 
 
 def test_a_bounded_pool_of_two_threads_serves_sequential_and_concurrent_sync_requests():
-    import contextvars
-
     request_id: contextvars.ContextVar = contextvars.ContextVar("request_id", default=None)
     lock = threading.Lock()
     by_request: dict[str, list] = {}
@@ -1191,6 +1190,32 @@ def test_a_sync_stream_is_sent_chunk_by_chunk_from_its_worker_thread():
     messages = run(call_asgi(handler, "/", on_body=on_body))
     assert bodies(messages) == [b"one", b"two", b""]
     assert len(set(threads)) == 1 and threads[0].name.startswith("djng-worker")
+
+
+@pytest.mark.parametrize("kind", ["async", "sync"])
+def test_a_stream_keeps_one_context_across_its_chunks(kind):
+    """A generator that sets a context variable across its yields (a ``with`` around
+    them) sees it in every chunk and resets it at its end, under djng.asgi."""
+    color = contextvars.ContextVar("color", default="none")
+
+    def body():
+        token = color.set("blue")
+        try:
+            for n in range(3):
+                yield f"{n}{color.get()};".encode()
+        finally:
+            color.reset(token)  # a token from another context: ValueError
+
+    async def abody():
+        for chunk in body():
+            await asyncio.sleep(0)
+            yield chunk
+
+    def stream(request):
+        return djng.StreamingResponse(abody() if kind == "async" else body())
+
+    messages = run(call_asgi(djng.asgi(djng.Router(djng.path("", stream))), "/"))
+    assert bodies(messages) == [b"0blue;", b"1blue;", b"2blue;", b""]
 
 
 class Closed:

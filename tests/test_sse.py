@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import json
 import subprocess
 import sys
 import textwrap
@@ -166,6 +168,39 @@ def test_a_sync_iterable_is_streamed_without_heartbeats(get):
 
     assert get(djng.Router(djng.path("s", stream)), "/s").content == (
         b'retry: 10\n\ndata: a\n\ndata: {"b":1}\n\nid: 1\ndata: c\n\n')
+
+
+def test_a_generator_keeps_one_context_across_its_yields_and_heartbeats(get):
+    """What a generator sets in a context variable holds for its later events and
+    its close (``with djng.cache.use(...)`` around yields), whether heartbeats went
+    meanwhile or not, async or sync."""
+    color = contextvars.ContextVar("color", default="none")
+
+    def painted():
+        token = color.set("blue")
+        try:
+            for n in range(3):
+                yield {"n": n, "color": color.get()}
+        finally:
+            color.reset(token)  # a token from another context: ValueError
+
+    async def apainted():
+        token = color.set("blue")
+        try:
+            for n in range(3):
+                await asyncio.sleep(0.03)
+                yield {"n": n, "color": color.get()}
+        finally:
+            color.reset(token)
+
+    app = djng.Router(
+        djng.path("sync", lambda request: djng.sse(painted())),
+        djng.path("async", lambda request: djng.sse(apainted(), heartbeat=0.01)),
+    )
+    for path in ("/sync", "/async"):
+        events = [e for e in parse(get(app, path).content) if "data" in e]
+        assert [json.loads(e["data"]) for e in events] == [
+            {"n": n, "color": "blue"} for n in range(3)], path
 
 
 def test_a_subscription_is_the_event_source(get):
