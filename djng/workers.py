@@ -77,7 +77,7 @@ async def run_in(worker: RequestWorker, context: Context, func: Callable[..., T]
     under ``sync_to_async``.
     """
     loop = asyncio.get_running_loop()
-    done = loop.create_future()
+    done = _Handoff(loop=loop)
     handed: list[Future] = []
 
     def hand_over() -> None:
@@ -85,6 +85,7 @@ async def run_in(worker: RequestWorker, context: Context, func: Callable[..., T]
             return
         future = worker.submit(_enter, loop, context, func, args)
         handed.append(future)
+        done.handed = True
         future.add_done_callback(lambda _: loop.call_soon_threadsafe(_settle, done, future))
 
     # Handed over once this step has ended (its context left) and the request waits.
@@ -93,9 +94,23 @@ async def run_in(worker: RequestWorker, context: Context, func: Callable[..., T]
         return await done
     except asyncio.CancelledError:
         scheduled.cancel()
-        if handed:  # the thread is in the request's context: let it leave first
+        if handed:  # (the thread has left the context: the cancellation waited for it)
             await asyncio.wait([asyncio.wrap_future(handed[0])])
         raise
+
+
+class _Handoff(asyncio.Future):
+    """What :func:`run_in` waits for. Once the thread has the call, it cannot be
+    cancelled: the task's cancellation then lands when the thread is done, because
+    delivering it means entering the request's context (``djng.asgi`` runs each of
+    the request's steps in it), which the thread is in until then."""
+
+    handed = False
+
+    def cancel(self, msg: Any = None) -> bool:
+        if self.handed:
+            return False  # the task keeps the cancellation for its next step
+        return super().cancel(msg)
 
 
 def _settle(done: asyncio.Future, future: Future) -> None:

@@ -1296,6 +1296,69 @@ def test_a_client_that_disconnects_cancels_the_async_stream_and_the_response_is_
     assert closed.closers == 1 and len(finished) == 1
 
 
+def test_a_client_that_leaves_a_sync_stream_ends_it_after_the_chunk_being_made(finished):
+    """The thread making a chunk is in the request's context; the cancellation waits
+    for it to leave (else: RuntimeError, cannot enter context) and the response is
+    closed there, so the generator's finally runs."""
+    closed = Closed()
+    state = {"chunks": 0, "finally": False}
+    first_sent = threading.Event()
+    gone = asyncio.Event()
+
+    def stream(request):
+        def body():
+            try:
+                while True:
+                    state["chunks"] += 1
+                    yield b"tick"
+                    first_sent.wait(WAIT)
+                    time.sleep(0.02)  # a chunk being made when the client leaves
+            finally:
+                state["finally"] = True
+
+        return closed.attach(djng.StreamingResponse(body()))
+
+    handler = djng.asgi(djng.Router(djng.path("", stream)))
+
+    def on_body(message):
+        if message.get("body") == b"tick" and not first_sent.is_set():
+            first_sent.set()
+            asyncio.get_running_loop().call_later(0.01, gone.set)
+
+    messages = run(call_asgi(handler, "/", on_body=on_body, disconnect=gone))
+    assert bodies(messages)[:1] == [b"tick"] and b"" not in bodies(messages)
+    assert state["finally"] is True
+    assert closed.closers == 1 and len(finished) == 1
+
+
+def test_a_client_that_leaves_during_a_sync_apps_view_lets_it_finish_and_closes_it(finished):
+    """A sync app is answered on the worker thread in the request's context: the
+    client leaving meanwhile waits for the view, sends nothing, closes the request
+    and gives the thread back."""
+    started = threading.Event()
+
+    def slow(request):
+        started.set()
+        time.sleep(0.1)
+        return "late"
+
+    handler = djng.asgi(djng.Router(djng.path("", slow)), threads=1)
+
+    async def main():
+        gone = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.run_in_executor(None, lambda: started.wait(WAIT) and loop.call_soon_threadsafe(
+            gone.set))
+        first = await call_asgi(handler, "/", disconnect=gone)
+        second = await call_asgi(handler, "/")  # the only thread was given back
+        return first, second
+
+    first, second = run(main())
+    assert first == []
+    assert bodies(second) == [b"late"]
+    assert len(finished) == 2
+
+
 def test_a_client_that_disconnects_cancels_a_waiting_async_view():
     state = {}
 
