@@ -163,6 +163,16 @@ def add_closer(response: Any, close: Callable[[], Any]) -> None:
     response._resource_closers.append(close)
 
 
+def stream_source(response: Any) -> Any:
+    """The iterator a streaming response reads (what the view gave it, or what a
+    middleware put in its place), behind ``streaming_content``'s wrapper.
+
+    Django keeps it in ``_iterator``; closing ``streaming_content`` does not close
+    it, and Django closes only sync ones (``close()`` in ``_resource_closers``).
+    """
+    return getattr(response, "_iterator", None)
+
+
 def close_response(response: Any, send_finished: Callable[[Any], Any]) -> None:
     """What ``HttpResponseBase.close()`` does, with ``request_finished`` sent by ``send_finished``.
 

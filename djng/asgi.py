@@ -34,6 +34,7 @@ then closed by the response that came back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import sys
 from collections.abc import Awaitable, Callable, Iterable
@@ -134,9 +135,10 @@ class ASGIHandler:
             # In the server's task, each step in the request's own context.
             await _InContext(flight.context, self._respond(environ, send, flight))
         except asyncio.CancelledError:
-            if not flight.disconnected:
+            # The client left: nothing to send, nothing to raise (unless someone else
+            # cancelled the request too: a server shutting down).
+            if not flight.disconnected or flight.task.uncancel():
                 raise
-            flight.task.uncancel()  # the client left: nothing to send, nothing to raise
         finally:
             watch.cancel()
             flight.stop_watching()
@@ -192,7 +194,9 @@ class ASGIHandler:
         else:
             return
         if (worker.taken and flight.connected) or housekeeping.finished_has_work():
-            await in_worker(close)(subject)
+            # In the request's context itself: a stream's generator ends (its finally
+            # runs) in the context it ran in.
+            await workers.run_in(worker, flight.context, close, subject)
         else:
             close(subject)
 
@@ -216,9 +220,10 @@ class ASGIHandler:
         try:
             await _InContext(flight.context, self._serve_websocket(environ, connection, flight))
         except asyncio.CancelledError:
-            if not connection.left_while_busy:
+            # The client left: the handler has ended, nothing to send (unless someone
+            # else cancelled the connection too).
+            if not connection.left_while_busy or flight.task.uncancel():
                 raise
-            flight.task.uncancel()  # the client left: the handler has ended, nothing to send
         finally:
             connection.stop_reading()
 
@@ -490,14 +495,11 @@ async def _send_response(environ: dict, flight: _Flight, worker: Any, send: Send
             # per event: python -m bench --push). The request waits meanwhile, so the
             # two never run in its context at once.
             streaming = asyncio.get_running_loop().create_task(
-                _send_chunks(response.streaming_content, send), context=flight.context)
+                _send_chunks(response, send), context=flight.context)
             try:
                 await asyncio.shield(streaming)
             except asyncio.CancelledError:  # the client left: the stream ends first
-                streaming.cancel()
-                await asyncio.wait({streaming})
-                if not streaming.cancelled():
-                    streaming.exception()  # it failed meanwhile: nobody is left to tell
+                await _end_task(streaming)
                 raise
         else:
             chunks = iter(response.streaming_content)
@@ -511,9 +513,30 @@ async def _send_response(environ: dict, flight: _Flight, worker: Any, send: Send
     await send({"type": "http.response.body", "body": _EMPTY})
 
 
-async def _send_chunks(chunks: Any, send: Send) -> None:
-    async for chunk in chunks:
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+async def _send_chunks(response: Any, send: Send) -> None:
+    """Send an async stream, then close it here, in the request's context: a stream
+    left in the middle (the client left while a chunk was being sent) would else be
+    closed by the garbage collector, in another context, after the request ended."""
+    chunks = response.streaming_content
+    try:
+        async for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    finally:
+        await chunks.aclose()
+        close = getattr(_django.stream_source(response), "aclose", None)
+        if close is not None:
+            await close()
+
+
+async def _end_task(task: asyncio.Task) -> None:
+    """Cancel ``task`` and wait for its end, even through cancellations of our own
+    meanwhile (a server's shutdown after the client left): never leave it behind."""
+    task.cancel()
+    while not task.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({task})
+    if not task.cancelled():
+        task.exception()  # it failed meanwhile: nobody is left to tell
 
 
 def _next_chunk(chunks: Any) -> bytes | None:

@@ -121,6 +121,8 @@ async def _stream(events: AsyncIterator[Any], heartbeat: float | None,
         if waiting is not None:  # the client left while an event was awaited
             waiting.cancel()
             await asyncio.wait({waiting})  # the iteration ends first: then it can be closed
+            if not waiting.cancelled():
+                waiting.exception()  # it failed as the client left: nobody is left to tell
         close = getattr(events, "aclose", None)
         if close is not None:
             await loop.create_task(close(), context=context)

@@ -48,6 +48,10 @@ CONNECTION = "djng.websocket"
 
 Handler = Callable[..., Awaitable[None]]
 
+#: The mark of a layer that may wrap a websocket handler (it takes the websocket where
+#: a view takes the request, and answers a refusal with an HTTP response).
+WRAPS_WEBSOCKETS = "djng_wraps_websockets"
+
 #: Messages from the client a handler may leave unread before the client must wait.
 BACKLOG = 64
 
@@ -284,9 +288,17 @@ class WebSocketEndpoint:
     websocket request and answers anything else 426 Upgrade Required."""
 
     def __init__(self, handler: Handler, source: str) -> None:
-        # An async function, or a djng layer around one (djng.login_required(handler)):
-        # the layer gets the websocket where a view gets the request.
+        # An async function, or a layer made to wrap one (djng.login_required(handler)):
+        # that layer gets the websocket where a view gets the request.
         run = async_of(handler)
+        if run is not None and run is not handler and not getattr(
+                handler, WRAPS_WEBSOCKETS, False):
+            raise TypeError(
+                f"{source}: the handler is wrapped in a layer for requests (djng.middleware, "
+                "djng.reconfigure, ...), which cannot wrap a websocket handler: put that "
+                "layer around the Router that holds the route (of the layers, only "
+                "djng.login_required wraps a handler)"
+            )
         if run is None:
             raise TypeError(
                 f"{source}: the handler must be an async function taking the websocket "

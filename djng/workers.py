@@ -71,56 +71,58 @@ async def run_in(worker: RequestWorker, context: Context, func: Callable[..., T]
     the request's at once, with none of asgiref's copying of the context there and
     back (about a sixth of a sync hello request). The call is handed to the thread
     once the request's current step has left the context, and the request waits
-    meanwhile, so the context is never entered by two threads at once; cancelled
-    (the client left), it still waits for the thread to leave the context before
-    it goes on. ``async_to_sync`` in ``func`` runs its coroutine on this loop, as
-    under ``sync_to_async``.
+    meanwhile, so the context is never entered by two threads at once. Cancelled
+    (the client left), a call not yet started never runs, and one running ends
+    first: the cancellation lands once the thread has left the context (see
+    :class:`_Handoff`). ``async_to_sync`` in ``func`` runs its coroutine on this
+    loop, as under ``sync_to_async``.
     """
     loop = asyncio.get_running_loop()
     done = _Handoff(loop=loop)
-    handed: list[Future] = []
 
     def hand_over() -> None:
         if done.cancelled():
             return
-        future = worker.submit(_enter, loop, context, func, args)
-        handed.append(future)
-        done.handed = True
-        future.add_done_callback(lambda _: loop.call_soon_threadsafe(_settle, done, future))
+        try:
+            call = worker.submit(_enter, loop, context, func, args)
+        except Exception as exc:  # the request has ended; the pool is closed
+            done.set_exception(exc)
+            return
+        done.call = call
+        call.add_done_callback(lambda _: loop.call_soon_threadsafe(done.settle, call))
 
     # Handed over once this step has ended (its context left) and the request waits.
     scheduled = loop.call_soon(hand_over)
     try:
         return await done
-    except asyncio.CancelledError:
+    finally:
         scheduled.cancel()
-        if handed:  # (the thread has left the context: the cancellation waited for it)
-            await asyncio.wait([asyncio.wrap_future(handed[0])])
-        raise
 
 
 class _Handoff(asyncio.Future):
-    """What :func:`run_in` waits for. Once the thread has the call, it cannot be
-    cancelled: the task's cancellation then lands when the thread is done, because
-    delivering it means entering the request's context (``djng.asgi`` runs each of
-    the request's steps in it), which the thread is in until then."""
+    """What :func:`run_in` waits for. Once its call runs on the thread, it cannot be
+    cancelled: the task keeps the cancellation for its next step, when the thread
+    is done, because delivering it means entering the request's context (djng.asgi
+    runs each of the request's steps in it), which the thread is in until then. The
+    call's outcome is then dropped: the request is cancelled. A call still waiting
+    for its thread is cancelled with it."""
 
-    handed = False
+    call: Future | None = None
 
     def cancel(self, msg: Any = None) -> bool:
-        if self.handed:
-            return False  # the task keeps the cancellation for its next step
+        if self.call is not None and not self.call.cancel():
+            return False  # running (or just done): the cancellation waits for it
         return super().cancel(msg)
 
-
-def _settle(done: asyncio.Future, future: Future) -> None:
-    if done.cancelled():
-        return
-    exc = future.exception()
-    if exc is None:
-        done.set_result(future.result())
-    else:
-        done.set_exception(exc)
+    def settle(self, call: Future) -> None:
+        if self.done():
+            return
+        if call.cancelled():
+            super().cancel()
+        elif (exc := call.exception()) is not None:
+            self.set_exception(exc)
+        else:
+            self.set_result(call.result())
 
 
 def _enter(loop: asyncio.AbstractEventLoop, context: Context, func: Callable, args: tuple) -> Any:

@@ -1299,14 +1299,17 @@ def test_a_client_that_disconnects_cancels_the_async_stream_and_the_response_is_
 def test_a_client_that_leaves_a_sync_stream_ends_it_after_the_chunk_being_made(finished):
     """The thread making a chunk is in the request's context; the cancellation waits
     for it to leave (else: RuntimeError, cannot enter context) and the response is
-    closed there, so the generator's finally runs."""
+    closed in that context (request_finished has a receiver: on the worker thread),
+    so the generator's finally runs where its yields ran."""
     closed = Closed()
-    state = {"chunks": 0, "finally": False}
+    state = {"chunks": 0, "finally": None}
     first_sent = threading.Event()
     gone = asyncio.Event()
+    color = contextvars.ContextVar("color", default="none")
 
     def stream(request):
         def body():
+            token = color.set("blue")
             try:
                 while True:
                     state["chunks"] += 1
@@ -1314,7 +1317,9 @@ def test_a_client_that_leaves_a_sync_stream_ends_it_after_the_chunk_being_made(f
                     first_sent.wait(WAIT)
                     time.sleep(0.02)  # a chunk being made when the client leaves
             finally:
-                state["finally"] = True
+                state["finally"] = color.get()
+                color.reset(token)  # a token from another context: ValueError, unseen
+                state["reset"] = True
 
         return closed.attach(djng.StreamingResponse(body()))
 
@@ -1327,8 +1332,164 @@ def test_a_client_that_leaves_a_sync_stream_ends_it_after_the_chunk_being_made(f
 
     messages = run(call_asgi(handler, "/", on_body=on_body, disconnect=gone))
     assert bodies(messages)[:1] == [b"tick"] and b"" not in bodies(messages)
-    assert state["finally"] is True
+    assert state["finally"] == "blue" and state["reset"] is True
     assert closed.closers == 1 and len(finished) == 1
+
+
+def test_an_async_stream_left_in_the_middle_of_a_send_is_closed_in_its_context(finished):
+    """The client leaves while a chunk is being sent (a slow client: the server's
+    send waits): the stream is closed then, in the context it ran in, before the
+    request ends, not later by the garbage collector."""
+    color = contextvars.ContextVar("color", default="none")
+    log = []
+    gone = asyncio.Event()
+
+    async def stream(request):
+        async def body():
+            token = color.set("blue")
+            try:
+                while True:
+                    yield b"tick"
+                    await asyncio.sleep(0)
+            finally:
+                log.append(("finally", color.get()))
+                color.reset(token)
+                log.append("reset")
+
+        return djng.StreamingResponse(body())
+
+    handler = djng.asgi(djng.Router(djng.path("", stream)))
+
+    async def main():
+        sent = 0
+        stuck = asyncio.Event()  # never set: the write never drains
+        receive_calls = 0
+
+        async def receive():
+            nonlocal receive_calls
+            receive_calls += 1
+            if receive_calls == 1:
+                return {"type": "http.request", "body": b""}
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            nonlocal sent
+            if message["type"] == "http.response.body":
+                sent += 1
+                if sent == 3:
+                    gone.set()
+                    await stuck.wait()
+
+        await within(handler(scope_for("/"), receive, send))
+        log.append("request ended")
+
+    run(main())
+    assert log == [("finally", "blue"), "reset", "request ended"]
+    assert len(finished) == 1
+
+
+def test_a_second_cancellation_while_the_stream_ends_leaves_nothing_behind(finished):
+    """The client left, and while the stream's own ending still runs the request is
+    cancelled again (a server shutting down): the request waits for the stream to
+    end before it is closed, ends cancelled, and leaves no task or unread error."""
+    log = []
+    gone = asyncio.Event()
+
+    async def stream(request):
+        async def body():
+            try:
+                while True:
+                    yield b"tick"
+                    await asyncio.sleep(0.005)
+            finally:
+                log.append("ending")
+                await asyncio.sleep(0.1)  # e.g. unsubscribing over the network
+                log.append("ended")
+                raise RuntimeError("failed while ending")  # nobody is left to tell
+
+        return djng.StreamingResponse(body())
+
+    handler = djng.asgi(djng.Router(djng.path("", stream)))
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        problems = []
+        loop.set_exception_handler(lambda loop, context: problems.append(context["message"]))
+        first = True
+        signals.request_finished.connect(lambda **kw: log.append("finished"), weak=False,
+                                         dispatch_uid="second-cancel")
+
+        async def receive():
+            nonlocal first
+            if first:
+                first = False
+                return {"type": "http.request", "body": b""}
+            await gone.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            if message.get("body") == b"tick":
+                gone.set()
+
+        before = asyncio.all_tasks()
+        task = asyncio.ensure_future(handler(scope_for("/"), receive, send))
+        try:
+            await within(gone.wait())
+            await asyncio.sleep(0.03)  # the stream is ending
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await within(task)
+        finally:
+            signals.request_finished.disconnect(dispatch_uid="second-cancel")
+        await asyncio.sleep(0.2)  # a task left behind would end (and fail) meanwhile
+        return asyncio.all_tasks() - before, problems
+
+    others, problems = run(main())
+    assert log == ["ending", "ended", "finished"]
+    assert others == set() and problems == []
+
+
+def test_a_client_that_leaves_while_waiting_for_the_thread_never_runs_its_view():
+    """One worker thread, held by a stream; a second request waits for it, and its
+    client leaves: its call is taken off the queue, so its view never runs."""
+    ran = []
+    gate = threading.Event()
+
+    def hold(request):
+        def body():
+            yield b"held"
+            gate.wait(WAIT)
+            yield b"released"
+
+        return djng.StreamingResponse(body())
+
+    def view(request):
+        ran.append("view")
+        return "ran"
+
+    handler = djng.asgi(djng.Router(djng.path("hold", hold), djng.path("view", view)), threads=1)
+
+    async def main():
+        held_first = asyncio.Event()
+        gone = asyncio.Event()
+
+        def on_body(message):
+            if message.get("body") == b"held":
+                held_first.set()
+
+        holding = asyncio.ensure_future(call_asgi(handler, "/hold", on_body=on_body))
+        await within(held_first.wait())
+        waiting = asyncio.ensure_future(call_asgi(handler, "/view", disconnect=gone))
+        await asyncio.sleep(0.05)  # queued for the thread
+        gone.set()
+        assert await within(waiting) == []
+        gate.set()
+        assert bodies(await within(holding)) == [b"held", b"released", b""]
+        assert bodies(await call_asgi(handler, "/view")) == [b"ran"]  # the thread is back
+
+    run(main())
+    assert ran == ["view"]  # the second request's only
 
 
 def test_a_client_that_leaves_during_a_sync_apps_view_lets_it_finish_and_closes_it(finished):

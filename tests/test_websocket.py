@@ -600,6 +600,25 @@ def test_a_layer_around_a_sync_function_is_still_not_a_handler():
         djng.websocket("feed", djng.login_required(handler))
 
 
+def test_a_request_layer_around_a_handler_says_to_put_it_around_the_router():
+    """Only login_required takes the websocket where a view takes the request; any
+    other layer around a handler is refused when the route is made, saying where it
+    goes (else it would fail at each handshake, looking for request.META)."""
+    from django.utils.deprecation import MiddlewareMixin
+
+    class Tag(MiddlewareMixin):
+        def process_request(self, request):
+            request.META.get("HTTP_HOST")
+
+    async def handler(ws):
+        await ws.accept()
+
+    for layered in (djng.middleware(Tag)(handler),
+                    djng.reconfigure(handler, cache=djng.cache.LocMem())):
+        with pytest.raises(TypeError, match=r"around the Router that holds the route"):
+            djng.websocket("feed", layered)
+
+
 def test_ws_user_without_auth_says_what_to_add():
     async def handler(ws):
         await ws.accept()

@@ -27,7 +27,7 @@ from .. import registry
 from ..layers import async_of, layer
 from ..services.secrets import secrets
 from ..state import state
-from ..websocket import http_request
+from ..websocket import WRAPS_WEBSOCKETS, http_request
 from ..workers import in_worker
 from .csrf import once
 
@@ -193,7 +193,9 @@ def login_required(
                 return await async_of(view)(request, *args, **kwargs)
             return _to_login(request, login_url, redirect_field_name)
 
-        return layer(protected, view, aprotected)
+        wrapped = layer(protected, view, aprotected)
+        setattr(wrapped, WRAPS_WEBSOCKETS, True)  # the websocket's user, its handshake's answer
+        return wrapped
 
     return decorate if view is None else decorate(view)
 
