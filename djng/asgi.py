@@ -195,8 +195,8 @@ class ASGIHandler:
             return
         if (worker.taken and flight.connected) or housekeeping.finished_has_work():
             # In the request's context itself: a stream's generator ends (its finally
-            # runs) in the context it ran in.
-            await workers.run_in(worker, flight.context, close, subject)
+            # runs) in the context it ran in; and to its end, whatever cancels meanwhile.
+            await workers.run_in(worker, flight.context, close, subject, finish=True)
         else:
             close(subject)
 

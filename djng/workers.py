@@ -64,7 +64,10 @@ def unbind(context: ThreadSensitiveContext) -> None:
     context._exited = True  # noqa: SLF001 - what ThreadSensitiveContext.__aexit__ sets
 
 
-async def run_in(worker: RequestWorker, context: Context, func: Callable[..., T], *args: Any) -> T:
+async def run_in(
+    worker: RequestWorker, context: Context, func: Callable[..., T], *args: Any,
+    finish: bool = False,
+) -> T:
     """``func(*args)`` on ``worker``'s thread, in ``context`` itself (not a copy).
 
     The request's own hop for a sync app: what the thread sets in the context is
@@ -74,11 +77,13 @@ async def run_in(worker: RequestWorker, context: Context, func: Callable[..., T]
     meanwhile, so the context is never entered by two threads at once. Cancelled
     (the client left), a call not yet started never runs, and one running ends
     first: the cancellation lands once the thread has left the context (see
-    :class:`_Handoff`). ``async_to_sync`` in ``func`` runs its coroutine on this
-    loop, as under ``sync_to_async``.
+    :class:`_Handoff`). ``finish=True``: the call runs to its end whenever the
+    cancellation comes (closing a response). ``async_to_sync`` in ``func`` runs its
+    coroutine on this loop, as under ``sync_to_async``.
     """
     loop = asyncio.get_running_loop()
     done = _Handoff(loop=loop)
+    done.finish = finish
 
     def hand_over() -> None:
         if done.cancelled():
@@ -105,13 +110,14 @@ class _Handoff(asyncio.Future):
     is done, because delivering it means entering the request's context (djng.asgi
     runs each of the request's steps in it), which the thread is in until then. The
     call's outcome is then dropped: the request is cancelled. A call still waiting
-    for its thread is cancelled with it."""
+    for its thread is cancelled with it, unless it is to ``finish``."""
 
     call: Future | None = None
+    finish = False
 
     def cancel(self, msg: Any = None) -> bool:
-        if self.call is not None and not self.call.cancel():
-            return False  # running (or just done): the cancellation waits for it
+        if self.finish or (self.call is not None and not self.call.cancel()):
+            return False  # running (or just done), or to finish: the cancellation waits
         return super().cancel(msg)
 
     def settle(self, call: Future) -> None:

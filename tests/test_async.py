@@ -1450,6 +1450,42 @@ def test_a_second_cancellation_while_the_stream_ends_leaves_nothing_behind(finis
     assert others == set() and problems == []
 
 
+def test_run_in_cancelled_before_its_thread_is_free_skips_the_call_unless_it_must_finish():
+    """A call queued behind another on the request's thread is dropped when the
+    request is cancelled; one made with ``finish=True`` (closing a response) runs
+    anyway, and the cancellation lands after it."""
+    from djng import workers
+
+    pool = workers.WorkerPool(1)
+    gate = threading.Event()
+    ran = []
+
+    async def main():
+        worker = pool.request_worker()
+        busy = asyncio.ensure_future(
+            workers.run_in(worker, contextvars.copy_context(), gate.wait, WAIT))
+        await asyncio.sleep(0.05)  # the thread is busy
+        dropped = asyncio.ensure_future(
+            workers.run_in(worker, contextvars.copy_context(), ran.append, "dropped"))
+        finished = asyncio.ensure_future(workers.run_in(
+            worker, contextvars.copy_context(), ran.append, "finished", finish=True))
+        await asyncio.sleep(0.05)  # both queued behind it
+        dropped.cancel()
+        finished.cancel()
+        gate.set()
+        assert await within(busy) is True
+        outcomes = await within(asyncio.gather(dropped, finished, return_exceptions=True))
+        worker.release()
+        return outcomes
+
+    try:
+        outcomes = run(main())
+    finally:
+        pool.close()
+    assert [type(outcome) for outcome in outcomes] == [asyncio.CancelledError] * 2
+    assert ran == ["finished"]
+
+
 def test_a_client_that_leaves_while_waiting_for_the_thread_never_runs_its_view():
     """One worker thread, held by a stream; a second request waits for it, and its
     client leaves: its call is taken off the queue, so its view never runs."""
