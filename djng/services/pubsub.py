@@ -234,7 +234,7 @@ class _Inbox:
             pass
 
     def _put(self, message: Message) -> None:
-        if len(self.messages) == BACKLOG:
+        if len(self.messages) == self.messages.maxlen:
             self.overflowed = True  # the deque drops the oldest; the subscriber hears of it
         self.messages.append(message)
         waiter = self.waiter
