@@ -245,7 +245,7 @@ class _Schemas:
         import msgspec
 
         components: dict[str, Any] = {"Problem": PROBLEM}
-        plain = [(kind, slot) for kind, slot in self.types if not _has_pydantic(kind)]
+        plain = [(kind, slot) for kind, slot in self.types if not wire.holds_pydantic(kind)]
         if plain:
             refs, found = msgspec.json.schema_components(
                 [kind for kind, _ in plain], ref_template="#/components/schemas/{name}"
@@ -254,7 +254,7 @@ class _Schemas:
             for (_, slot), schema in zip(plain, refs, strict=True):
                 slot.update(schema)
         for kind, slot in self.types:
-            if _has_pydantic(kind):
+            if wire.holds_pydantic(kind):
                 slot.update(_pydantic_schema(kind, components))
         return components
 
@@ -269,14 +269,6 @@ def _pydantic_schema(kind: Any, components: dict) -> dict:
         components[kind.__name__] = schema
         return {"$ref": f"#/components/schemas/{kind.__name__}"}
     return schema
-
-
-def _has_pydantic(kind: Any) -> bool:
-    import typing
-
-    if wire.is_pydantic(kind):
-        return True
-    return any(_has_pydantic(arg) for arg in typing.get_args(kind))
 
 
 # -- the page -----------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ class Body:
     type: Any
     default: Any
     decoders: Any  # msgspec's JSON and MessagePack decoders of the type (None: pydantic)
+    validate: Any  # pydantic's validator of the type (None: msgspec)
 
     @property
     def required(self) -> bool:
@@ -83,6 +84,8 @@ class Contract:
         #: The class a returned value may already be (a TypedDict refuses isinstance).
         self._return_class = returns if isinstance(returns, type) and not typing.is_typeddict(
             returns) else None
+        #: Converts a returned value into ``returns`` (made once, here).
+        self._convert = None if returns is None else _converter(returns)
 
     def __repr__(self) -> str:
         return f"<Contract of {view_name(self.view)}>"
@@ -125,7 +128,7 @@ class Contract:
             raise Problem(422, _INVALID, [{"loc": "$", "message": "A body is required"}])
         if body.decoders is not None:
             return wire.decode(content, request.content_type, body.decoders)
-        return _pydantic(body.type, wire.decode(content, request.content_type))
+        return _pydantic(body.validate, wire.decode(content, request.content_type))
 
     # -- the answer -------------------------------------------------------------------------
 
@@ -144,21 +147,14 @@ class Contract:
         return response
 
     def _checked(self, value: Any) -> Any:
-        returns = self.returns
         if self._return_class is not None and isinstance(value, self._return_class):
             return value
         try:
-            if wire.is_pydantic(returns):
-                return returns.model_validate(value, from_attributes=True)
-            if _has_pydantic(returns):  # list[Model], Model | None
-                return _adapter(returns).validate_python(value, from_attributes=True)
-            import msgspec
-
-            return msgspec.convert(value, returns, from_attributes=True)
+            return self._convert(value)
         except Exception as exc:
             raise TypeError(
                 f"The view {view_name(self.view)} returned {value!r:.80}, which does not match "
-                f"its return annotation {_name(returns)}: {exc}"
+                f"its return annotation {_name(self.returns)}: {exc}"
             ) from None
 
 
@@ -224,8 +220,11 @@ def contract_of(view: Callable, path_names: Iterable[str], source: str) -> Contr
                     f"{source}: {view_name(view)} takes two bodies ({body.name} and "
                     f"{parameter.name}); a request has one"
                 )
-            decoders = None if _has_pydantic(kind) else _decoders(kind, source, view)
-            body = Body(parameter.name, kind, parameter.default, decoders)
+            if wire.holds_pydantic(kind):
+                body = Body(parameter.name, kind, parameter.default, None, _adapter(kind))
+            else:
+                body = Body(parameter.name, kind, parameter.default,
+                            _decoders(kind, source, view), None)
         else:
             _check_query_type(kind, parameter.name, source, view)
             many = typing.get_origin(_bare(kind)) in (list, tuple, set, frozenset)
@@ -267,11 +266,9 @@ def _read_query(request: HttpRequest, query: Query, values: dict, errors: list) 
         errors.append(wire.located(str(exc), f"query.{query.name}"))
 
 
-def _pydantic(model: Any, data: Any) -> Any:
+def _pydantic(validate: Callable[[Any], Any], data: Any) -> Any:
     try:
-        if wire.is_pydantic(model):
-            return model.model_validate(data)
-        return _adapter(model).validate_python(data)  # list[Model], Model | None
+        return validate(data)
     except Exception as exc:
         found = getattr(exc, "errors", None)
         if found is None:
@@ -282,26 +279,22 @@ def _pydantic(model: Any, data: Any) -> Any:
         ]) from None
 
 
-def _adapter(kind: Any) -> Any:
-    """pydantic's validator of ``kind`` (made once per type)."""
-    try:
-        return _made_adapter(kind)
-    except TypeError:  # an unhashable type (Annotated with unhashable metadata): made each time
-        from pydantic import TypeAdapter
-
-        return TypeAdapter(kind)
-
-
-@functools.lru_cache(maxsize=256)
-def _made_adapter(kind: Any) -> Any:
+def _adapter(kind: Any) -> Callable[..., Any]:
+    """pydantic's validator of ``kind`` (a model, ``list[Model]``, ``Model | None``)."""
     from pydantic import TypeAdapter
 
-    return TypeAdapter(kind)
+    return TypeAdapter(kind).validate_python
 
 
-def _has_pydantic(kind: Any) -> bool:
-    """Whether ``kind`` is a pydantic model, or holds one (``list[Model]``, ``Model | None``)."""
-    return wire.is_pydantic(kind) or any(_has_pydantic(arg) for arg in typing.get_args(kind))
+def _converter(returns: Any) -> Callable[[Any], Any]:
+    """What converts a view's returned value (a dict, an object with the attributes)
+    into ``returns``, raising when it does not fit."""
+    if wire.holds_pydantic(returns):
+        validate = _adapter(returns)
+        return lambda value: validate(value, from_attributes=True)
+    import msgspec
+
+    return lambda value: msgspec.convert(value, returns, from_attributes=True)
 
 
 def _json_path(location: Iterable[Any]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
+import typing
 import uuid
 from typing import Any
 
@@ -21,9 +22,9 @@ from . import _django
 from .problems import Problem
 
 __all__ = [
-    "JSON", "MSGPACK", "MSGPACK_NAMES", "decode", "decoders", "encode", "format_of", "is_native",
-    "is_pydantic", "is_struct", "located", "native_response", "not_acceptable", "preferred_type",
-    "response_type",
+    "JSON", "MSGPACK", "MSGPACK_NAMES", "decode", "decoders", "encode", "format_of",
+    "holds_pydantic", "is_native", "is_pydantic", "is_struct", "located", "native_response",
+    "not_acceptable", "preferred_type", "response_type",
 ]
 
 JSON = "application/json"
@@ -83,6 +84,11 @@ def is_pydantic(kind: Any) -> bool:
     """A pydantic model class (pydantic is not imported to tell)."""
     return isinstance(kind, type) and hasattr(kind, "model_validate") and hasattr(
         kind, "model_fields")
+
+
+def holds_pydantic(kind: Any) -> bool:
+    """Whether ``kind`` is a pydantic model, or holds one (``list[Model]``, ``Model | None``)."""
+    return is_pydantic(kind) or any(holds_pydantic(arg) for arg in typing.get_args(kind))
 
 
 def response_type(request: HttpRequest | None) -> str | None:
