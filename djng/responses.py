@@ -53,7 +53,6 @@ RETURNABLE = (
     "a Django response, str, bytes, data (a dict, a list, a msgspec Struct, a dataclass...), "
     "(body, status) or (body, status, headers)"
 )
-VARY_ACCEPT = ("Vary", "Accept")
 
 
 def view_name(view: Any) -> str:
@@ -82,7 +81,7 @@ def to_response(value: Any, view: Any) -> HttpResponseBase:
             _json_encoder.encode(value), content_type="application/json",
             charset=_django.setting("DEFAULT_CHARSET"),
         )
-        _django.header_store(response)["vary"] = VARY_ACCEPT  # MessagePack when asked
+        _django.header_store(response)["vary"] = wire.VARY_ACCEPT  # MessagePack when asked
         return response
     if isinstance(value, tuple) and 2 <= len(value) <= 3:
         return _from_tuple(value, view)

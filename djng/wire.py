@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import decimal
+import functools
 import typing
 import uuid
 from typing import Any
@@ -24,11 +25,13 @@ from .problems import Problem
 __all__ = [
     "JSON", "MSGPACK", "MSGPACK_NAMES", "decode", "decoders", "encode", "format_of",
     "holds_pydantic", "is_native", "is_pydantic", "is_struct", "located", "native_response",
-    "not_acceptable", "preferred_type", "response_type",
+    "not_acceptable", "preferred_type", "response_type", "VARY_ACCEPT",
 ]
 
 JSON = "application/json"
 MSGPACK = "application/msgpack"
+#: The header of an answer whose format follows the request's Accept.
+VARY_ACCEPT = ("Vary", "Accept")
 #: The names MessagePack goes by (the IANA registration first).
 MSGPACK_NAMES = ("application/msgpack", "application/x-msgpack", "application/vnd.msgpack")
 #: What a client may ask for, in the server's order of preference.
@@ -109,7 +112,7 @@ def native_response(value: Any, request: HttpRequest | None, status: int = 200,
         if media_type is None:
             raise not_acceptable()
     response = HttpResponse(encode(value, media_type), status=status, content_type=media_type)
-    _django.header_store(response)["vary"] = ("Vary", "Accept")
+    _django.header_store(response)["vary"] = VARY_ACCEPT
     return response
 
 
@@ -180,26 +183,19 @@ def _enc_hook(value: Any) -> Any:
     raise NotImplementedError(f"Objects of type {type(value).__name__} cannot be sent as data")
 
 
-_cached: dict[str, Any] = {}
-
-
+@functools.cache
 def _encoders() -> tuple[Any, Any]:
-    found = _cached.get("encoders")
-    if found is None:
-        import msgspec
+    import msgspec
 
-        found = _cached["encoders"] = (
-            msgspec.json.Encoder(enc_hook=_enc_hook).encode,
-            msgspec.msgpack.Encoder(enc_hook=_enc_hook).encode,
-        )
-    return found
+    return (
+        msgspec.json.Encoder(enc_hook=_enc_hook).encode,
+        msgspec.msgpack.Encoder(enc_hook=_enc_hook).encode,
+    )
 
 
+@functools.cache
 def _plain_decoders() -> tuple[Any, Any]:
-    found = _cached.get("decoders")
-    if found is None:
-        found = _cached["decoders"] = decoders(Any)
-    return found
+    return decoders(Any)
 
 
 def decoders(kind: Any) -> tuple[Any, Any]:
