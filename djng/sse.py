@@ -199,13 +199,9 @@ def _event(item: Any) -> Event:
         # The JSON text it travelled as, when it has it: not encoded again per client.
         data = item.data
         if item.text is not None and not isinstance(data, str):  # text is sent as itself
-            data = _Text(item.text)
+            data = item.text
         return Event(data, event=item.channel)
     return Event(item)
-
-
-class _Text(str):
-    """Data already encoded as JSON text (a pubsub message): sent as it is."""
 
 
 def _json(data: Any) -> str:

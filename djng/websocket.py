@@ -52,6 +52,9 @@ Handler = Callable[..., Awaitable[None]]
 #: a view takes the request, and answers a refusal with an HTTP response).
 WRAPS_WEBSOCKETS = "djng_wraps_websockets"
 
+#: Django's encoder (dates, decimals, UUIDs), compact; made once.
+_to_json = DjangoJSONEncoder(separators=(",", ":")).encode
+
 #: Messages from the client a handler may leave unread before the client must wait.
 BACKLOG = 64
 
@@ -139,18 +142,13 @@ class WebSocket:
         self._reader = asyncio.get_running_loop().create_task(self._read(handler))
 
     async def _read(self, handler: asyncio.Task | None) -> None:
-        while True:
-            message = await self._receive()
-            if message["type"] != "websocket.disconnect":
-                await self._messages.put(message)
-                continue
-            with contextlib.suppress(asyncio.QueueFull):  # a full queue: the handler is busy
-                self._messages.put_nowait(message)
-            if message["type"] == "websocket.disconnect":
-                if not self._receiving and handler is not None and not handler.done():
-                    self.left_while_busy = True
-                    handler.cancel()
-                return
+        while (message := await self._receive())["type"] != "websocket.disconnect":
+            await self._messages.put(message)
+        with contextlib.suppress(asyncio.QueueFull):  # a full queue: the handler is busy
+            self._messages.put_nowait(message)
+        if not self._receiving and handler is not None and not handler.done():
+            self.left_while_busy = True
+            handler.cancel()
 
     def stop_reading(self) -> None:
         """The handler is done (``djng.asgi``): no more reading."""
@@ -244,7 +242,7 @@ class WebSocket:
 
     async def send_json(self, data: Any) -> None:
         """``data`` as a JSON text message (Django's encoder: dates, decimals, UUIDs work)."""
-        await self.send_text(json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":")))
+        await self.send_text(_to_json(data))
 
     async def send_raw(self, message: dict) -> None:
         """An ASGI message sent as it is, unchecked (``djng.asgi`` refuses handshakes so)."""
@@ -304,7 +302,6 @@ class WebSocketEndpoint:
                 f"{source}: the handler must be an async function taking the websocket "
                 f"and the path's arguments (async def handler(ws, ...)), got {handler!r}"
             )
-        self.handler = handler
         self.run = run
         self.source = source
 

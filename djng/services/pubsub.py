@@ -481,16 +481,14 @@ def from_url(url: str) -> PubSub:
 
 def _default() -> PubSub:
     """Memory, unless the cache is Redis: then the same Redis."""
-    from django.core.cache.backends.redis import RedisCache
-
+    from .cache import Redis as RedisCache
     from .cache import cache
 
     backend = cache.default()
-    url = getattr(backend, "url", None)  # djng.cache.Redis keeps the URL it was given
-    if isinstance(backend, RedisCache) and isinstance(url, str):
+    if isinstance(backend, RedisCache):  # it keeps the URL it was given
         # The first server (the one that takes writes, when the cache names several),
         # without the cache's options (a socket_timeout would cut quiet subscriptions).
-        return Redis(url.split(",", 1)[0].split("?", 1)[0])
+        return Redis(backend.url.split(",", 1)[0].split("?", 1)[0])
     return Memory()
 
 
