@@ -121,10 +121,6 @@ class Cluster:
         if self._pushed is not None:
             self._pushed.__exit__(None, None, None)
             self._pushed = None
-        for sock in self._sockets.values():  # those no server took (one failed to start)
-            if sock.fileno() != -1 and not any(server.sock is sock for server in self._servers):
-                sock.close()
-        self._sockets = {}
         servers, self._servers = self._servers, []
         # Stopped together: each takes a tick of its loop (uvicorn's is 0.1 s).
         stopping = [threading.Thread(target=server.stop) for server in servers]
@@ -132,6 +128,9 @@ class Cluster:
             thread.start()
         for thread in stopping:
             thread.join()
+        for sock in self._sockets.values():  # also those no server took (one failed to start)
+            sock.close()
+        self._sockets = {}
         self._clients.clear()
 
     def _transports(self, caller: str | None) -> dict[str, _Recorder]:
@@ -197,8 +196,6 @@ class Cluster:
 
 class _Recorder:
     """A transport that records each call of ``caller`` to ``callee`` on the cluster."""
-
-    retries = 0
 
     def __init__(self, cluster: Cluster, caller: str | None, callee: str) -> None:
         self.cluster = cluster
@@ -287,7 +284,6 @@ class _Server:
     """An app served on ``sock`` from a thread of this process, until :meth:`stop`."""
 
     def __init__(self, kind: str, app: Callable, sock: socket.socket) -> None:
-        self.sock = sock
         if kind == "uvicorn":
             import uvicorn
 
@@ -331,4 +327,3 @@ class _Server:
             self.server.shutdown()
             self.server.server_close()
         self.thread.join(10)
-        self.sock.close()

@@ -30,8 +30,6 @@ class InProcess:
     ``propagate`` and ``msgpack`` are as for ``HTTP``.
     """
 
-    retries = 0
-
     def __init__(self, app: Any, *, timeout: float = 5.0, propagate: Iterable[str] = (),
                  msgpack: bool = False) -> None:
         if not callable(app):

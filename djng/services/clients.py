@@ -18,6 +18,7 @@ jittered backoff, inside one deadline for the whole call.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib.util
 import os
 import random
@@ -573,9 +574,7 @@ def _decoded(name: str, method: str, path: str, content: bytes, form: str, kind:
     """The body of an answer in ``form`` (``json``/``msgpack``), into ``kind`` if given."""
     import msgspec
 
-    decoders = _decoders.get(kind)
-    if decoders is None:
-        decoders = _decoders.setdefault(kind, wire.decoders(Any if kind is None else kind))
+    decoders = _decoders(Any if kind is None else kind)
     try:
         return decoders[0 if form == "json" else 1].decode(content)
     except msgspec.ValidationError as exc:
@@ -628,8 +627,8 @@ def joined(header_lines: Iterable[tuple[str, str]]) -> CaseInsensitiveMapping:
     return CaseInsensitiveMapping(headers)
 
 
-#: Answer decoders by the type asked for (``type=``; None: plain data), made on first use.
-_decoders: dict[Any, Any] = {}
+#: Answer decoders by the type asked for (``type=``, else Any), made on first use.
+_decoders = functools.cache(wire.decoders)
 
 
 def checked_timeout(who: str, timeout: Any) -> float:
