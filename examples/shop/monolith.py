@@ -1,5 +1,6 @@
 """The shop as one process: both services mounted in one site, orders calling users
-in-process. Split it by running users elsewhere and changing one line (below).
+in-process. Split it by running users elsewhere and setting one variable (below):
+users is then reached over HTTP (``pip install -e '.[clients]'``).
 
     python examples/shop/monolith.py            # http://127.0.0.1:8000/users/, /orders/
     DJNG_SERVICE_USERS_URL=http://127.0.0.1:8001 python examples/shop/monolith.py
