@@ -23,7 +23,6 @@ import asyncio
 import contextvars
 import random
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -31,8 +30,8 @@ from typing import Any
 
 import djng
 
-from .run import ROOT, target_row, targets_table
-from .server import HOST, Server, _uvicorn, _uvicorn_title, free_port
+from .run import target_row, targets_table
+from .server import HOST, FactoryServer, _uvicorn_title
 
 #: Sequential calls in one timed batch (in-process and over loopback).
 CALLS = 2_000
@@ -85,26 +84,6 @@ def caller_app(url: str) -> Any:
     """The service that fans out, configured as a deployed app would be: a URL."""
     app = djng.Router(djng.path("sequential", sequential), djng.path("concurrent", concurrent))
     return djng.reconfigure(app, clients={"users": djng.clients.HTTP(url, timeout=TIMEOUT)})
-
-
-# -- the callee under uvicorn ----------------------------------------------------------------------
-
-
-class Callee(Server):
-    """:func:`callee_asgi` under uvicorn (one worker, no access log) on a free loopback
-    port; a context manager, as ``bench.server.Server``, whose wait and stop it keeps
-    (only the command differs: the server mode's settings, another app)."""
-
-    def __init__(self, env: dict) -> None:
-        self.port = free_port()
-        self.server = "uvicorn"
-        settings = _uvicorn(self.port)[:-1]  # its last argument: the contenders' app
-        command = [*settings, "--factory", "bench.clients:callee_asgi"]
-        self.proc = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
 
 
 def check_callee(url: str) -> None:
@@ -271,7 +250,7 @@ def measure(env: dict, trials: int, quick: bool = False, log: Callable = print) 
     calls = 20 if quick else CALLS
     log(f"clients: in-process, {trials} trials of {calls} calls", file=sys.stderr)
     result = {"calls": calls, "inprocess": inprocess(trials, calls, log)}
-    with Callee(env) as callee:
+    with FactoryServer("bench.clients:callee_asgi", env) as callee:
         check_callee(callee.url)
         log(f"clients: over loopback ({callee.url}), sync", file=sys.stderr)
         result["http_sync"] = http_sync(callee.url, trials, calls, log)

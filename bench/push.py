@@ -50,8 +50,8 @@ from typing import Any
 
 import djng
 
-from .run import ROOT, target_row, targets_table
-from .server import HOST, Server, _uvicorn, _uvicorn_title, free_port
+from .run import target_row, targets_table
+from .server import HOST, FactoryServer, _uvicorn_title
 
 #: Clients of the latency measurement, the messages published to them, and their spacing.
 SUBSCRIBERS = 200
@@ -155,22 +155,11 @@ def bare_asgi() -> Any:
     return app
 
 
-class PushServer(Server):
+def push_server(env: dict, redis_url: str, factory: str = "push_asgi") -> FactoryServer:
     """An app factory of this module (:func:`push_asgi`, :func:`bare_asgi`) under
-    uvicorn (one worker, no access log, a backlog of 2048, no concurrency limit) on a
-    free loopback port, publishing to ``redis_url``."""
-
-    def __init__(self, env: dict, redis_url: str, factory: str = "push_asgi") -> None:
-        self.port = free_port()
-        self.server = "uvicorn"
-        settings = _uvicorn(self.port)[:-1]  # its last argument: the contenders' app
-        command = [*settings, "--backlog", "2048", "--factory", f"bench.push:{factory}"]
-        env = {**env, "DJNG_PUBSUB_URL": redis_url}
-        self.proc = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
+    uvicorn (a backlog of 2048, no concurrency limit), publishing to ``redis_url``."""
+    return FactoryServer(f"bench.push:{factory}", {**env, "DJNG_PUBSUB_URL": redis_url},
+                         "--backlog", "2048")
 
 
 def redis_url() -> str:
@@ -180,10 +169,8 @@ def redis_url() -> str:
 
 def unreachable(url: str) -> str | None:
     """Why Redis at ``url`` cannot be used (None: it answers)."""
-    try:
-        import redis
-    except ImportError:
-        return "redis-py is not installed (pip install -e '.[redis]')"
+    import redis  # run_push checked that it is installed
+
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
         try:
@@ -632,7 +619,7 @@ def measure(env: dict, url: str, quick: bool = False, log: Callable = print) -> 
         raise RuntimeError(f"the open-files limit is {limit}: too low for {connections} clients")
     redis = redis_py.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=5)
     try:
-        with PushServer(env, url) as server, PushServer(env, url, "bare_asgi") as bare:
+        with push_server(env, url) as server, push_server(env, url, "bare_asgi") as bare:
             log(f"push: djng on {HOST}:{server.port} (pid {server.pid}), the bare app on "
                 f"{bare.port} (pid {bare.pid}), Redis {url}", file=sys.stderr)
 

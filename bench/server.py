@@ -131,6 +131,26 @@ class Server:
                 self.proc.wait()
 
 
+class FactoryServer(Server):
+    """An app factory (``module:function``) under uvicorn, one worker, no access log,
+    on a free loopback port, with ``options`` added; the same wait and stop."""
+
+    def __init__(self, factory: str, env: dict, *options: str) -> None:
+        self.port = free_port()
+        self.server = "uvicorn"
+        settings = _uvicorn(self.port)[:-1]  # its last argument: the contenders' app
+        command = [*settings, *options, "--factory", factory]
+        self.proc = subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+
 def request_once(port: int, item: Item) -> tuple[int, str | None, bytes]:
     conn = http.client.HTTPConnection(HOST, port, timeout=10)
     try:

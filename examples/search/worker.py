@@ -18,11 +18,11 @@ PROVIDERS = ("Skyways", "JetSet", "Cloudhop", "AirDeal", "FlyNow")
 SLOWEST = float(os.environ.get("SEARCH_SLOWEST", "2.0"))
 
 
-async def search(id, query, slowest=SLOWEST):
+async def search(id, query):
     """Ask every provider about ``query``; publish each answer to ``search.<id>``."""
 
     async def ask(provider):
-        await asyncio.sleep(random.uniform(slowest / 10, slowest))  # a provider's own pace
+        await asyncio.sleep(random.uniform(SLOWEST / 10, SLOWEST))  # a provider's own pace
         flights = [{"flight": f"{provider[:2].upper()}{random.randint(100, 999)}",
                     "to": query, "price": random.randint(80, 600)}
                    for _ in range(random.randint(1, 3))]
