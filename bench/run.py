@@ -456,11 +456,7 @@ def main(argv: list[str] | None = None) -> int:
     if server_table:
         out += ["## Served over loopback: one server process per contender", "", server_table,
                 ""]
-    report = "\n".join(out)
-    print(report)
-    if not args.no_save and (args.output or not args.quick):
-        save(Path(args.output or RESULTS), report, argv)
-    return 0
+    return publish("\n".join(out), args, argv)
 
 
 def run_clients(args: argparse.Namespace, argv: list[str] | None) -> int:
@@ -471,11 +467,7 @@ def run_clients(args: argparse.Namespace, argv: list[str] | None) -> int:
     from . import clients
 
     result = clients.measure(child_env(), args.trials, quick=args.quick)
-    report = clients.report(result, args.trials)
-    print(report)
-    if not args.no_save and (args.output or not args.quick):
-        save(Path(args.output or RESULTS), report, argv)
-    return 0
+    return publish(clients.report(result, args.trials), args, argv)
 
 
 def run_push(args: argparse.Namespace, argv: list[str] | None) -> int:
@@ -492,8 +484,11 @@ def run_push(args: argparse.Namespace, argv: list[str] | None) -> int:
         print(f"--push skipped: {problem}; set DJNG_TEST_REDIS_URL or DJNG_PUBSUB_URL to a "
               "Redis server", file=sys.stderr)
         return 0
-    result = push.measure(child_env(), url, quick=args.quick)
-    report = push.report(result)
+    return publish(push.report(push.measure(child_env(), url, quick=args.quick)), args, argv)
+
+
+def publish(report: str, args: argparse.Namespace, argv: list[str] | None) -> int:
+    """Print ``report``; save it to the results (a full run, or ``--output``)."""
     print(report)
     if not args.no_save and (args.output or not args.quick):
         save(Path(args.output or RESULTS), report, argv)
