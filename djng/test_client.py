@@ -11,7 +11,7 @@ through the app's ASGI callable (``djng.asgi(app)``).
 from __future__ import annotations
 
 import json as jsonlib
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from http.client import responses as _REASONS
 from http.cookies import SimpleCookie
 from typing import Any
@@ -289,13 +289,9 @@ class AsyncClient(Client):
         finally:
             finished.set()
         start = messages[0]
-        code = start["status"]
-        status = f"{code} {_REASONS.get(code, 'Unknown Status Code')}"
-        headers_sent = [
-            (name.decode("latin-1"), value.decode("latin-1")) for name, value in start["headers"]
-        ]
         content = b"".join(message.get("body", b"") for message in messages[1:])
-        return self._received(environ, raised, status, headers_sent, content, tuple(exchange))
+        return self._received(environ, raised, _status_line(start["status"]),
+                              _headers(start["headers"]), content, tuple(exchange))
 
 
     def websocket_connect(
@@ -365,19 +361,15 @@ class WebSocketTestSession:
         message = await self._next()
         if message["type"] == "websocket.accept":
             self.accepted_subprotocol = message.get("subprotocol")
-            self.accepted_headers = [
-                (k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())
-            ]
+            self.accepted_headers = _headers(message.get("headers", ()))
             return self
         await self._app
         self._raise_from_app()
         if message["type"] == "websocket.close":  # refused without a response: a 403
             raise WebSocketRefused(TestResponse(b"", "403 Forbidden", []))
-        status = message["status"]
         body = (await self._next())["body"]
-        headers_sent = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message["headers"]]
-        response = TestResponse(body, f"{status} {_REASONS.get(status, 'Unknown')}", headers_sent)
-        raise WebSocketRefused(response)
+        raise WebSocketRefused(TestResponse(body, _status_line(message["status"]),
+                                            _headers(message["headers"])))
 
     async def __aexit__(self, *exc_info: object) -> None:
         if not self._app.done():
@@ -445,6 +437,15 @@ class WebSocketTestSession:
         """Leave: the app's receive gets ``websocket.disconnect``; waits for it to end."""
         self._to_app.put_nowait({"type": "websocket.disconnect", "code": code})
         await self._app
+
+
+def _status_line(code: int) -> str:
+    return f"{code} {_REASONS.get(code, 'Unknown Status Code')}"
+
+
+def _headers(raw: Iterable[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """ASGI's header pairs as a WSGI response's."""
+    return [(name.decode("latin-1"), value.decode("latin-1")) for name, value in raw]
 
 
 def _exchanges(
